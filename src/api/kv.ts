@@ -1,0 +1,198 @@
+/**
+ * The KV store: `/v1/kv`.
+ *
+ * @packageDocumentation
+ */
+import { ValidationError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../transport/types.js';
+import { read, type ConsulRead } from './read.js';
+import { encodePath, segment, uint64 } from './validate.js';
+
+/** Consul refuses KV values above 512 KiB (`kv_max_value_size` default). */
+export const MAX_KV_VALUE_BYTES = 512 * 1024;
+
+/** A KV entry as Consul stores it; `Value` is decoded from base64. */
+export interface KVPair {
+  /** Full key. */
+  Key: string;
+  /** Raft index at which the key was created. */
+  CreateIndex: bigint;
+  /** Raft index of the last change; the `cas` value for check-and-set. */
+  ModifyIndex: bigint;
+  /** Times this key was acquired by a session (a lock generation). */
+  LockIndex: bigint;
+  /** Opaque uint64 the writer chose (locks use 0x2ddccbc058a50c18). */
+  Flags: bigint;
+  /** The value; empty when the key holds none. `String(entry.Value)` gives it as UTF-8 text. */
+  Value: Buffer;
+  /** ID of the session holding the key's lock, if any. */
+  Session?: string;
+}
+
+interface WireKVPair extends Omit<KVPair, 'Value'> {
+  Value: string | null;
+}
+
+/** A value to store: text (UTF-8) or bytes. */
+export type KVValue = string | Buffer | Uint8Array;
+
+/** Options of {@link KV.put}. */
+export interface KVPutOptions extends CallOptions {
+  /** Check-and-set: write only if the key's `ModifyIndex` equals this (0 = only if absent). */
+  cas?: bigint | number | string;
+  /** Opaque uint64 stored with the key. */
+  flags?: bigint | number | string;
+  /** Session ID: take the key's lock with this session (fails if another session holds it). */
+  acquire?: string;
+  /** Session ID: release the key's lock held by this session. */
+  release?: string;
+}
+
+/** Options of {@link KV.delete}. */
+export interface KVDeleteOptions extends CallOptions {
+  /** Delete every key under this prefix. */
+  recurse?: boolean;
+  /** Check-and-set: delete only if the key's `ModifyIndex` equals this. */
+  cas?: bigint | number | string;
+}
+
+/** Options of {@link KV.keys}. */
+export interface KVKeysOptions extends ReadOptions {
+  /** List keys only up to this separator (e.g. `/` for one "folder" level). */
+  separator?: string;
+}
+
+/** Rejects keys Consul would mangle or refuse. */
+export function validateKey(key: unknown, field = 'key'): string {
+  if (typeof key !== 'string' || key.length === 0) throw new ValidationError(field, 'must be a non-empty string');
+  if (key.startsWith('/')) throw new ValidationError(field, `'${key}' must not start with '/'`);
+  return key;
+}
+
+function validatePrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string') throw new ValidationError('prefix', 'must be a string');
+  if (prefix.startsWith('/')) throw new ValidationError('prefix', `'${prefix}' must not start with '/'`);
+  return prefix;
+}
+
+function toBytes(value: KVValue): Uint8Array {
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (value instanceof Uint8Array) return value;
+  throw new ValidationError('value', 'must be a string, Buffer or Uint8Array');
+}
+
+function decodePair(wire: WireKVPair): KVPair {
+  const pair = { ...wire, Value: wire.Value === null ? Buffer.alloc(0) : Buffer.from(wire.Value, 'base64') };
+  return pair as KVPair;
+}
+
+/** The `kv` endpoint group. */
+export class KV {
+  readonly #transport: Transport;
+
+  /** @internal */
+  constructor(transport: Transport) {
+    this.#transport = transport;
+  }
+
+  /**
+   * Reads one key. Resolves to `undefined` when the key does not exist; with `index` set it
+   * blocks until the key changes (including being created or deleted).
+   */
+  get(key: string, options: ReadOptions = {}): ConsulRead<KVPair | undefined> {
+    const path = `/v1/kv/${encodePath(validateKey(key))}`;
+    return read<WireKVPair[] | undefined, KVPair | undefined>(
+      this.#transport,
+      { method: 'GET', path, read: options, allowNotFound: true, response: 'json' },
+      (body) => (body?.[0] ? decodePair(body[0]) : undefined),
+    );
+  }
+
+  /** Reads one key's value as raw bytes (`?raw`); `undefined` when the key does not exist. */
+  getRaw(key: string, options: ReadOptions = {}): ConsulRead<Buffer | undefined> {
+    const path = `/v1/kv/${encodePath(validateKey(key))}`;
+    return read<Buffer | undefined, Buffer | undefined>(
+      this.#transport,
+      { method: 'GET', path, query: { raw: true }, read: options, allowNotFound: true, response: 'buffer' },
+      (body) => body,
+    );
+  }
+
+  /** Reads every entry under a prefix (`?recurse`), in key order; `[]` when there are none. */
+  list(prefix: string, options: ReadOptions = {}): ConsulRead<KVPair[]> {
+    const path = `/v1/kv/${encodePath(validatePrefix(prefix))}`;
+    return read<WireKVPair[] | undefined, KVPair[]>(
+      this.#transport,
+      { method: 'GET', path, query: { recurse: true }, read: options, allowNotFound: true, response: 'json' },
+      (body) => (body ?? []).map(decodePair),
+    );
+  }
+
+  /** Lists key names under a prefix (`?keys`), optionally up to a separator; `[]` when there are none. */
+  keys(prefix: string, options: KVKeysOptions = {}): ConsulRead<string[]> {
+    const path = `/v1/kv/${encodePath(validatePrefix(prefix))}`;
+    const { separator, ...rest } = options;
+    return read<string[] | undefined, string[]>(
+      this.#transport,
+      { method: 'GET', path, query: { keys: true, separator }, read: rest, allowNotFound: true, response: 'json' },
+      (body) => body ?? [],
+    );
+  }
+
+  /**
+   * Writes a key. Resolves `true` when written, `false` when a `cas`, `acquire` or `release`
+   * condition did not hold (that is an answer, not an error, and is never retried).
+   *
+   * @throws ValidationError for an empty key, a key starting with `/`, or a value over 512 KiB
+   */
+  async put(key: string, value: KVValue, options: KVPutOptions = {}): Promise<boolean> {
+    const path = `/v1/kv/${encodePath(validateKey(key))}`;
+    const bytes = toBytes(value);
+    if (bytes.byteLength > MAX_KV_VALUE_BYTES) {
+      throw new ValidationError('value', `${bytes.byteLength} bytes exceeds Consul's ${MAX_KV_VALUE_BYTES}-byte limit`);
+    }
+    const { cas, flags, acquire, release, ...call } = options;
+    if (acquire !== undefined && release !== undefined) {
+      throw new ValidationError('options', 'acquire and release cannot be combined');
+    }
+    const query = {
+      cas: cas === undefined ? undefined : uint64('cas', cas),
+      flags: flags === undefined ? undefined : uint64('flags', flags),
+      acquire: acquire === undefined ? undefined : decodeURIComponent(segment('acquire', acquire)),
+      release: release === undefined ? undefined : decodeURIComponent(segment('release', release)),
+    };
+    const conditional = cas !== undefined || acquire !== undefined || release !== undefined;
+    const response = await this.#transport.request<boolean>({
+      method: 'PUT',
+      path,
+      query,
+      body: { raw: bytes },
+      call,
+      // Writing the same value twice is harmless; a conditional write is not (a retry after a
+      // lost answer would report false for a write that happened).
+      idempotent: !conditional,
+      response: 'json',
+    });
+    return response.body === true;
+  }
+
+  /**
+   * Deletes a key, or a whole prefix with `recurse`. Resolves `false` only when a `cas`
+   * condition did not hold; deleting a missing key is `true`.
+   */
+  async delete(key: string, options: KVDeleteOptions = {}): Promise<boolean> {
+    const { recurse, cas, ...call } = options;
+    const path = `/v1/kv/${encodePath(recurse ? validatePrefix(key) : validateKey(key))}`;
+    if (recurse && cas !== undefined) throw new ValidationError('options', 'cas cannot be combined with recurse');
+    const response = await this.#transport.request<boolean>({
+      method: 'DELETE',
+      path,
+      query: { recurse: recurse === true, cas: cas === undefined ? undefined : uint64('cas', cas) },
+      call,
+      idempotent: cas === undefined,
+      response: 'json',
+    });
+    return response.body === true;
+  }
+}

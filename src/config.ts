@@ -1,0 +1,237 @@
+/**
+ * Client options and their resolution against the environment, following the Go client's
+ * (`github.com/hashicorp/consul/api`) environment variables and precedence.
+ *
+ * @packageDocumentation
+ */
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { ValidationError } from './errors.js';
+import { toMilliseconds, type Duration } from './duration.js';
+
+/** Read consistency mode. `default` lets the leader answer without a quorum check; `stale` lets any server answer; `consistent` forces a leadership check. */
+export type ConsistencyMode = 'default' | 'stale' | 'consistent';
+
+/** TLS settings for `https://` addresses. PEM contents or file paths; contents win when both are given. */
+export interface TlsOptions {
+  /** CA certificate(s) to trust, PEM. Default: Node's bundled roots. */
+  ca?: string | Buffer;
+  /** Path to a CA PEM file (env `CONSUL_CACERT`). */
+  caFile?: string;
+  /** Client certificate, PEM, for agents that verify incoming connections. */
+  cert?: string | Buffer;
+  /** Path to the client certificate (env `CONSUL_CLIENT_CERT`). */
+  certFile?: string;
+  /** Client private key, PEM. */
+  key?: string | Buffer;
+  /** Path to the client key (env `CONSUL_CLIENT_KEY`). */
+  keyFile?: string;
+  /** Server name for SNI and certificate verification (env `CONSUL_TLS_SERVER_NAME`). */
+  serverName?: string;
+  /** Verify the server certificate. Default `true` (env `CONSUL_HTTP_SSL_VERIFY=false` turns it off). */
+  rejectUnauthorized?: boolean;
+}
+
+/** Retry policy for idempotent requests that fail transiently (connection errors, 5xx, 429). */
+export interface RetryOptions {
+  /** Retries after the first attempt. Default 3; 0 disables retries. */
+  retries?: number;
+  /** Delay before the first retry. Default 100 ms. */
+  minDelay?: Duration;
+  /** Longest delay between retries. Default 2 s. Delays are jittered ×1–2. */
+  maxDelay?: Duration;
+}
+
+/** Options of {@link Consul}. Every field is optional; defaults follow the Consul CLI environment. */
+export interface ConsulOptions {
+  /**
+   * Agent address: `http://host:port`, `https://host:port`, `unix:///path/to/socket` or a bare
+   * `host:port`. Default: env `CONSUL_HTTP_ADDR`, else `http://127.0.0.1:8500`.
+   */
+  address?: string;
+  /** ACL token, sent only in the `X-Consul-Token` header. Default: env `CONSUL_HTTP_TOKEN`. */
+  token?: string;
+  /** File holding the ACL token (used when no token is given). Default: env `CONSUL_HTTP_TOKEN_FILE`. */
+  tokenFile?: string;
+  /** Datacenter for every request that does not name one. Default: the agent's own. */
+  datacenter?: string;
+  /** Default consistency mode of reads. Default `'default'`. */
+  consistency?: ConsistencyMode;
+  /** TLS settings; also enabled by env `CONSUL_HTTP_SSL=true`. */
+  tls?: TlsOptions;
+  /** pino logger. Default: a pino logger on stderr at level `warn` (env `CONSULKIT_LOG_LEVEL`). */
+  logger?: Logger;
+  /**
+   * Time bound of a non-blocking request (and of the margin added to blocking ones). A request
+   * without an answer by then fails with `TimeoutError`. Default 30 s.
+   */
+  timeout?: Duration;
+  /** Retry policy for idempotent requests. */
+  retry?: RetryOptions;
+  /** Connections for ordinary requests. Blocking queries use a separate pool so they never delay these. Default 16. */
+  connections?: number;
+  /** Environment to read defaults from. Default `process.env`; pass `{}` to ignore the environment. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** TLS material after resolution: file contents loaded. */
+export interface ResolvedTls {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  serverName?: string;
+  rejectUnauthorized: boolean;
+}
+
+/** Options after defaults, environment and validation are applied. Internal. */
+export interface ResolvedConfig {
+  /** Origin used by undici: `http://host:port`, `https://host:port`, or `http://localhost` for sockets. */
+  origin: string;
+  /** Unix socket path, when the address is `unix://`. */
+  socketPath?: string;
+  token?: string;
+  datacenter?: string;
+  consistency: ConsistencyMode;
+  tls?: ResolvedTls;
+  timeoutMs: number;
+  retries: number;
+  retryMinDelayMs: number;
+  retryMaxDelayMs: number;
+  connections: number;
+}
+
+/** Parses a boolean the way Go's `strconv.ParseBool` does. */
+function parseBool(name: string, value: string): boolean {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  throw new ValidationError(name, `'${value}' is not a boolean`);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function readFile(field: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ValidationError(field, `cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Splits an address into an origin (and socket path). Go client rules: `unix://` means a
+ * socket; an explicit `http://`/`https://` picks the scheme; a bare `host:port` uses https only
+ * when `CONSUL_HTTP_SSL` (or TLS options) ask for it.
+ */
+export function parseAddress(
+  address: string,
+  preferHttps: boolean,
+): { origin: string; https: boolean; socketPath?: string } {
+  const trimmed = address.trim();
+  if (trimmed.startsWith('unix://')) {
+    const socketPath = trimmed.slice('unix://'.length);
+    if (!socketPath) throw new ValidationError('address', `'${address}' names no socket path`);
+    return { origin: 'http://localhost', https: false, socketPath };
+  }
+  let https = preferHttps;
+  let rest = trimmed;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(trimmed);
+  if (scheme) {
+    const name = (scheme[1] as string).toLowerCase();
+    if (name !== 'http' && name !== 'https') {
+      throw new ValidationError('address', `unsupported scheme '${name}' in '${address}'; use http, https or unix`);
+    }
+    https = name === 'https';
+    rest = trimmed.slice(scheme[0].length);
+  }
+  rest = rest.replace(/\/+$/, '');
+  if (!rest || rest.includes('/')) {
+    throw new ValidationError('address', `'${address}' is not host:port, http(s)://host:port or unix:///path`);
+  }
+  let url: URL;
+  try {
+    url = new URL(`${https ? 'https' : 'http'}://${rest}`);
+  } catch {
+    throw new ValidationError('address', `'${address}' is not a valid address`);
+  }
+  return { origin: url.origin, https };
+}
+
+/**
+ * Resolves {@link ConsulOptions} against the environment. Explicit options win over the
+ * environment; `CONSUL_HTTP_TOKEN` wins over `CONSUL_HTTP_TOKEN_FILE` as in the Go client.
+ *
+ * @throws ValidationError for malformed addresses, durations, booleans or unreadable files
+ */
+export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
+  const env = options.env ?? process.env;
+  const envSsl = nonEmpty(env.CONSUL_HTTP_SSL);
+  const envVerify = nonEmpty(env.CONSUL_HTTP_SSL_VERIFY);
+  const wantsHttps = envSsl !== undefined && parseBool('CONSUL_HTTP_SSL', envSsl);
+  const address = nonEmpty(options.address) ?? nonEmpty(env.CONSUL_HTTP_ADDR) ?? '127.0.0.1:8500';
+  const parsed = parseAddress(address, wantsHttps);
+
+  let token = nonEmpty(options.token);
+  if (token === undefined) {
+    const file = nonEmpty(options.tokenFile);
+    if (file !== undefined) token = nonEmpty(readFile('tokenFile', file));
+  }
+  token ??= nonEmpty(env.CONSUL_HTTP_TOKEN);
+  if (token === undefined) {
+    const file = nonEmpty(env.CONSUL_HTTP_TOKEN_FILE);
+    if (file !== undefined) token = nonEmpty(readFile('CONSUL_HTTP_TOKEN_FILE', file));
+  }
+
+  const tlsIn: TlsOptions = options.tls ?? {};
+  const caFile = tlsIn.caFile ?? nonEmpty(env.CONSUL_CACERT);
+  const certFile = tlsIn.certFile ?? nonEmpty(env.CONSUL_CLIENT_CERT);
+  const keyFile = tlsIn.keyFile ?? nonEmpty(env.CONSUL_CLIENT_KEY);
+  const tls: ResolvedTls = {
+    rejectUnauthorized:
+      tlsIn.rejectUnauthorized ??
+      (envVerify === undefined ? true : parseBool('CONSUL_HTTP_SSL_VERIFY', envVerify)),
+  };
+  const ca = tlsIn.ca ?? (caFile ? readFile('tls.caFile', caFile) : undefined);
+  const cert = tlsIn.cert ?? (certFile ? readFile('tls.certFile', certFile) : undefined);
+  const key = tlsIn.key ?? (keyFile ? readFile('tls.keyFile', keyFile) : undefined);
+  const serverName = tlsIn.serverName ?? nonEmpty(env.CONSUL_TLS_SERVER_NAME);
+  if (ca !== undefined) tls.ca = ca;
+  if (cert !== undefined) tls.cert = cert;
+  if (key !== undefined) tls.key = key;
+  if (serverName !== undefined) tls.serverName = serverName;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new ValidationError('tls', 'a client certificate needs both cert and key');
+  }
+
+  const consistency = options.consistency ?? 'default';
+  if (!['default', 'stale', 'consistent'].includes(consistency)) {
+    throw new ValidationError('consistency', `'${String(consistency)}' is not default, stale or consistent`);
+  }
+  const connections = options.connections ?? 16;
+  if (!Number.isInteger(connections) || connections < 1) {
+    throw new ValidationError('connections', `expected a positive integer, got ${String(connections)}`);
+  }
+  const retries = options.retry?.retries ?? 3;
+  if (!Number.isInteger(retries) || retries < 0) {
+    throw new ValidationError('retry.retries', `expected a non-negative integer, got ${String(retries)}`);
+  }
+  const timeoutMs = toMilliseconds(options.timeout ?? 30_000, 'timeout');
+  if (timeoutMs <= 0) throw new ValidationError('timeout', 'must be greater than zero');
+
+  const resolved: ResolvedConfig = {
+    origin: parsed.origin,
+    consistency,
+    timeoutMs,
+    retries,
+    retryMinDelayMs: toMilliseconds(options.retry?.minDelay ?? 100, 'retry.minDelay'),
+    retryMaxDelayMs: toMilliseconds(options.retry?.maxDelay ?? 2000, 'retry.maxDelay'),
+    connections,
+  };
+  if (parsed.socketPath !== undefined) resolved.socketPath = parsed.socketPath;
+  if (token !== undefined) resolved.token = token;
+  const datacenter = nonEmpty(options.datacenter);
+  if (datacenter !== undefined) resolved.datacenter = datacenter;
+  if (parsed.https) resolved.tls = tls;
+  return resolved;
+}

@@ -1,0 +1,144 @@
+/**
+ * The error classes of consulkit. Every failure a caller can see is a {@link ConsulError}
+ * with a stable {@link ConsulError.code}; the transport picks the subclass in one place
+ * (`transport/error-mapping.ts`), so callers can branch on `instanceof` or `code` and never on
+ * message text.
+ *
+ * @packageDocumentation
+ */
+
+/** Stable machine-readable codes carried by every {@link ConsulError}. */
+export type ConsulErrorCode =
+  | 'HTTP_ERROR'
+  | 'PERMISSION_DENIED'
+  | 'NOT_FOUND'
+  | 'UNAVAILABLE'
+  | 'TIMEOUT'
+  | 'VALIDATION'
+  | 'LOCK_LOST'
+  | 'CONFLICT'
+  | 'CLOSED';
+
+/** Base class of every error consulkit raises. */
+export class ConsulError extends Error {
+  /** Stable code for programmatic handling; never changes between releases. */
+  readonly code: ConsulErrorCode;
+
+  constructor(code: ConsulErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Details of the HTTP exchange that failed. */
+export interface HttpErrorDetails {
+  /** HTTP status Consul answered with. */
+  status: number;
+  /** Request method, e.g. `PUT`. */
+  method: string;
+  /** Request path without the query string (which may hold user data), e.g. `/v1/kv/app/x`. */
+  path: string;
+  /** Response body as text, trimmed to 4 KiB. */
+  body: string;
+}
+
+/** Consul answered with an HTTP status that is not a success. */
+export class ConsulHttpError extends ConsulError {
+  /** HTTP status code. */
+  readonly status: number;
+  /** Request method. */
+  readonly method: string;
+  /** Request path, without query string. */
+  readonly path: string;
+  /** Response body text (trimmed). */
+  readonly body: string;
+
+  constructor(details: HttpErrorDetails, code: ConsulErrorCode = 'HTTP_ERROR', options?: { cause?: unknown }) {
+    const text = details.body.trim();
+    super(
+      code,
+      `Consul answered ${details.status} to ${details.method} ${details.path}${text ? `: ${text}` : ''}`,
+      options,
+    );
+    this.status = details.status;
+    this.method = details.method;
+    this.path = details.path;
+    this.body = details.body;
+  }
+}
+
+/** Consul refused the request under its ACL rules (HTTP 403). Check the token's policy. */
+export class PermissionDeniedError extends ConsulHttpError {
+  constructor(details: HttpErrorDetails, options?: { cause?: unknown }) {
+    super(details, 'PERMISSION_DENIED', options);
+  }
+}
+
+/** The addressed object does not exist (HTTP 404 where absence is an error). */
+export class NotFoundError extends ConsulHttpError {
+  constructor(details: HttpErrorDetails, options?: { cause?: unknown }) {
+    super(details, 'NOT_FOUND', options);
+  }
+}
+
+/** Consul could not be reached: connection refused, reset, DNS failure, TLS failure. */
+export class ConsulUnavailableError extends ConsulError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
+  }
+}
+
+/** A request got no answer within its time bound (including a silently dead connection). */
+export class TimeoutError extends ConsulError {
+  /** The bound that was exceeded, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(message: string, timeoutMs: number, options?: { cause?: unknown }) {
+    super('TIMEOUT', message, options);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Bad input, rejected before anything was sent to Consul. */
+export class ValidationError extends ConsulError {
+  /** Name of the offending argument or option, e.g. `key` or `ttl`. */
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super('VALIDATION', `${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** A lock, semaphore slot or leadership was lost while held. */
+export class LockLostError extends ConsulError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LOCK_LOST', message, options);
+  }
+}
+
+/** A key holds something incompatible with the requested use (e.g. a lock key used by a semaphore). */
+export class ConflictError extends ConsulError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFLICT', message, options);
+  }
+}
+
+/** The client (or primitive) was closed before or while the call ran. */
+export class ClosedError extends ConsulError {
+  constructor(message = 'the Consul client is closed') {
+    super('CLOSED', message);
+  }
+}
+
+/**
+ * Whether an error is transient: worth trying again after a pause. True for connection
+ * failures, timeouts, HTTP 5xx and 429. This single predicate drives the transport's retries
+ * and the watcher's backoff.
+ */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof ConsulUnavailableError || error instanceof TimeoutError) return true;
+  if (error instanceof ConsulHttpError) return error.status >= 500 || error.status === 429;
+  return false;
+}

@@ -1,0 +1,59 @@
+/**
+ * The one place where transport failures become consulkit errors.
+ *
+ * @packageDocumentation
+ */
+import {
+  ConsulError,
+  ConsulHttpError,
+  ConsulUnavailableError,
+  NotFoundError,
+  PermissionDeniedError,
+  TimeoutError,
+  type HttpErrorDetails,
+} from '../errors.js';
+
+const MAX_BODY_IN_ERROR = 4096;
+
+/** Builds the error for a non-success HTTP status. */
+export function errorForStatus(details: HttpErrorDetails): ConsulHttpError {
+  const trimmed = { ...details, body: details.body.slice(0, MAX_BODY_IN_ERROR) };
+  // Consul answers ACL refusals with 403 and, on older versions, a 500 whose body names the
+  // ACL failure; both are permission problems for the caller.
+  if (details.status === 403 || (details.status === 500 && /^(rpc error.*)?Permission denied/i.test(details.body))) {
+    return new PermissionDeniedError(trimmed);
+  }
+  if (details.status === 404) return new NotFoundError(trimmed);
+  return new ConsulHttpError(trimmed);
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** Reads `code` from an error and its causes (undici wraps socket errors). */
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return codes;
+}
+
+/**
+ * Maps an error thrown while talking to Consul (not an HTTP status) to a consulkit error.
+ * consulkit errors pass through unchanged.
+ */
+export function errorForFailure(error: unknown, request: string, timeoutMs: number): ConsulError {
+  if (error instanceof ConsulError) return error;
+  const codes = errorCodes(error);
+  if (codes.some((code) => TIMEOUT_CODES.has(code))) {
+    return new TimeoutError(`${request}: no answer within ${timeoutMs} ms`, timeoutMs, { cause: error });
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  const code = codes[codes.length - 1];
+  return new ConsulUnavailableError(`${request}: cannot reach Consul (${code ? `${code}: ` : ''}${detail})`, {
+    cause: error,
+  });
+}

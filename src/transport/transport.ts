@@ -1,0 +1,295 @@
+/**
+ * The one place where consulkit speaks HTTP. Everything above this module sees
+ * {@link RequestSpec} in and {@link ConsulResponse} or a typed error out.
+ *
+ * @packageDocumentation
+ */
+import { Pool } from 'undici';
+import pRetry from 'p-retry';
+import type { Logger } from 'pino';
+import type { ResolvedConfig } from '../config.js';
+import { ClosedError, ConsulHttpError, isRetryable, TimeoutError, ValidationError } from '../errors.js';
+import { formatDuration, toMilliseconds } from '../duration.js';
+import { errorForFailure, errorForStatus } from './error-mapping.js';
+import { parseQueryMeta } from './query-meta.js';
+import { parseConsulJson, stringifyConsulJson } from './uint64-json.js';
+import type { ConsulResponse, QueryValue, ReadOptions, RequestSpec } from './types.js';
+
+/** Consul's default blocking wait when `index` is given without `wait`. */
+export const DEFAULT_BLOCKING_WAIT_MS = 5 * 60_000;
+/** Consul caps `wait` at ten minutes. */
+export const MAX_BLOCKING_WAIT_MS = 10 * 60_000;
+
+/**
+ * Time bound of a blocking query: Consul may hold it for `wait` plus up to `wait/16` of jitter,
+ * so the client waits that long plus a margin before calling the connection dead.
+ */
+export function blockingTimeoutMs(waitMs: number, marginMs: number): number {
+  return Math.ceil(waitMs + waitMs / 16 + marginMs);
+}
+
+/** Counters the transport keeps, for diagnostics, tests and benchmarks. */
+export interface TransportStats {
+  /** Requests sent (each retry counts). */
+  requests: number;
+  /** Blocking queries sent. */
+  blockingRequests: number;
+  /** Connections currently open to the agent, both pools together. */
+  connections: number;
+  /** Requests running now, both pools together. */
+  running: number;
+}
+
+function appendQuery(parts: string[], name: string, value: QueryValue): void {
+  if (value === undefined || value === false) return;
+  if (value === true) {
+    parts.push(encodeURIComponent(name));
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const item of value as readonly string[]) parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(item)}`);
+    return;
+  }
+  parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`);
+}
+
+function parseJsonBody(text: string, status: number, spec: RequestSpec): unknown {
+  try {
+    return parseConsulJson(text);
+  } catch (error) {
+    throw new ConsulHttpError(
+      { status, method: spec.method, path: spec.path, body: `response is not valid JSON: ${text.slice(0, 200)}` },
+      'HTTP_ERROR',
+      { cause: error },
+    );
+  }
+}
+
+function indexValue(index: ReadOptions['index']): bigint | undefined {
+  if (index === undefined) return undefined;
+  try {
+    const value = BigInt(index);
+    if (value < 0n || value > 0xffff_ffff_ffff_ffffn) throw new RangeError('out of range');
+    return value;
+  } catch {
+    throw new ValidationError('index', `expected a uint64 index, got ${String(index)}`);
+  }
+}
+
+/** The HTTP transport: two undici pools, query building, timeouts, retries and error mapping. */
+export class Transport {
+  /** Resolved client configuration. */
+  readonly config: ResolvedConfig;
+  /** Logger for request diagnostics; the token never reaches it. */
+  readonly logger: Logger;
+  // Blocking queries hold a connection for minutes. Keeping them in their own pool means a
+  // put or a plain get never queues behind watches.
+  private readonly shortPool: Pool;
+  private readonly blockingPool: Pool;
+  private closed = false;
+  private requestCount = 0;
+  private blockingCount = 0;
+
+  constructor(config: ResolvedConfig, logger: Logger) {
+    this.config = config;
+    this.logger = logger;
+    const connect = config.tls
+      ? {
+          ...(config.tls.ca !== undefined && { ca: config.tls.ca }),
+          ...(config.tls.cert !== undefined && { cert: config.tls.cert }),
+          ...(config.tls.key !== undefined && { key: config.tls.key }),
+          ...(config.tls.serverName !== undefined && { servername: config.tls.serverName }),
+          rejectUnauthorized: config.tls.rejectUnauthorized,
+        }
+      : undefined;
+    const common = {
+      ...(config.socketPath !== undefined && { socketPath: config.socketPath }),
+      ...(connect !== undefined && { connect }),
+      // undici's own 300 s defaults would cut Consul's default 5-minute wait; every request
+      // sets its own bounds below instead.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 30_000,
+    };
+    this.shortPool = new Pool(config.origin, { ...common, connections: config.connections });
+    this.blockingPool = new Pool(config.origin, { ...common, connections: null });
+  }
+
+  /** Whether {@link Transport.close} was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Current counters. */
+  stats(): TransportStats {
+    const a = this.shortPool.stats;
+    const b = this.blockingPool.stats;
+    return {
+      requests: this.requestCount,
+      blockingRequests: this.blockingCount,
+      connections: a.connected + b.connected,
+      running: a.running + b.running,
+    };
+  }
+
+  /**
+   * Sends a request, retrying idempotent ones on transient failures with jittered
+   * exponential backoff, and maps every failure to a consulkit error.
+   */
+  async request<T>(spec: RequestSpec): Promise<ConsulResponse<T>> {
+    if (this.closed) throw new ClosedError();
+    const options = spec.read ?? spec.call ?? {};
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    const prepared = this.prepare(spec);
+    const idempotent = spec.idempotent ?? spec.method === 'GET';
+    if (!idempotent || this.config.retries === 0) return this.send<T>(spec, prepared);
+    return pRetry(() => this.send<T>(spec, prepared), {
+      retries: this.config.retries,
+      minTimeout: this.config.retryMinDelayMs,
+      maxTimeout: this.config.retryMaxDelayMs,
+      randomize: true,
+      ...(signal !== undefined && { signal }),
+      // A timed-out attempt already spent the caller's time bound; retrying would break the
+      // promise that `timeout` makes. The watcher retries those itself.
+      shouldRetry: ({ error }) => !this.closed && isRetryable(error) && !(error instanceof TimeoutError),
+      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+        if (retriesLeft > 0 && isRetryable(error) && !(error instanceof TimeoutError)) {
+          this.logger.debug({ err: error, attemptNumber, path: spec.path }, 'consul request failed; retrying');
+        }
+      },
+    });
+  }
+
+  /** Validates and turns a spec into what undici needs; throws ValidationError before sending. */
+  private prepare(spec: RequestSpec): {
+    path: string;
+    headers: Record<string, string>;
+    body: string | Uint8Array | undefined;
+    timeoutMs: number;
+    blocking: boolean;
+    label: string;
+  } {
+    const read = spec.read;
+    const options = read ?? spec.call ?? {};
+    const parts: string[] = [];
+    for (const [name, value] of Object.entries(spec.query ?? {})) appendQuery(parts, name, value);
+    const datacenter = options.datacenter ?? this.config.datacenter;
+    if (datacenter !== undefined) appendQuery(parts, 'dc', datacenter);
+
+    const callTimeoutMs =
+      options.timeout === undefined ? this.config.timeoutMs : toMilliseconds(options.timeout, 'timeout');
+    if (callTimeoutMs <= 0) throw new ValidationError('timeout', 'must be greater than zero');
+    let timeoutMs = callTimeoutMs;
+    let blocking = false;
+    if (read) {
+      const consistency = read.consistency ?? this.config.consistency;
+      if (consistency === 'stale' || consistency === 'consistent') appendQuery(parts, consistency, true);
+      else if (consistency !== 'default') {
+        throw new ValidationError('consistency', `'${String(consistency)}' is not default, stale or consistent`);
+      }
+      if (read.filter !== undefined) appendQuery(parts, 'filter', read.filter);
+      if (read.cached) appendQuery(parts, 'cached', true);
+      const index = indexValue(read.index);
+      const waitMs = read.wait === undefined ? undefined : toMilliseconds(read.wait, 'wait');
+      if (waitMs !== undefined && waitMs > MAX_BLOCKING_WAIT_MS) {
+        throw new ValidationError('wait', `${formatDuration(waitMs)} exceeds Consul's 10m maximum`);
+      }
+      if (index !== undefined && index > 0n) {
+        blocking = true;
+        appendQuery(parts, 'index', index);
+        if (waitMs !== undefined) appendQuery(parts, 'wait', formatDuration(waitMs));
+        timeoutMs = blockingTimeoutMs(waitMs ?? DEFAULT_BLOCKING_WAIT_MS, callTimeoutMs);
+      }
+    }
+
+    const headers: Record<string, string> = {};
+    const token = options.token ?? this.config.token;
+    if (token !== undefined) headers['x-consul-token'] = token;
+    let body: string | Uint8Array | undefined;
+    if (spec.body && 'json' in spec.body) {
+      body = stringifyConsulJson(spec.body.json);
+      headers['content-type'] = 'application/json';
+    } else if (spec.body) {
+      body = spec.body.raw;
+      headers['content-type'] = 'application/octet-stream';
+    }
+    const path = parts.length ? `${spec.path}?${parts.join('&')}` : spec.path;
+    return { path, headers, body, timeoutMs, blocking, label: `${spec.method} ${spec.path}` };
+  }
+
+  private async send<T>(spec: RequestSpec, prepared: ReturnType<Transport['prepare']>): Promise<ConsulResponse<T>> {
+    if (this.closed) throw new ClosedError();
+    const signal = (spec.read ?? spec.call)?.signal;
+    const pool = prepared.blocking ? this.blockingPool : this.shortPool;
+    this.requestCount++;
+    if (prepared.blocking) this.blockingCount++;
+    const started = performance.now();
+    let response: Awaited<ReturnType<Pool['request']>>;
+    try {
+      response = await pool.request({
+        method: spec.method,
+        path: prepared.path,
+        headers: prepared.headers,
+        body: prepared.body ?? null,
+        signal: signal ?? null,
+        headersTimeout: prepared.timeoutMs,
+        bodyTimeout: prepared.timeoutMs,
+      });
+    } catch (error) {
+      throw this.failure(error, signal, prepared);
+    }
+    const { statusCode, headers } = response;
+    const meta = parseQueryMeta(headers);
+    try {
+      if (this.logger.isLevelEnabled('debug')) {
+        this.logger.debug(
+          { method: spec.method, path: spec.path, status: statusCode, ms: Math.round(performance.now() - started) },
+          'consul request',
+        );
+      }
+      if (statusCode >= 200 && statusCode < 300) {
+        let body: unknown;
+        switch (spec.response) {
+          case 'json':
+            body = parseJsonBody(await response.body.text(), statusCode, spec);
+            break;
+          case 'text':
+            body = await response.body.text();
+            break;
+          case 'buffer':
+            body = Buffer.from(await response.body.arrayBuffer());
+            break;
+          case 'none':
+            await response.body.dump();
+            break;
+        }
+        return { status: statusCode, body: body as T, meta };
+      }
+      if (statusCode === 404 && spec.allowNotFound) {
+        await response.body.dump();
+        return { status: statusCode, body: undefined as T, meta };
+      }
+      const text = await response.body.text();
+      throw errorForStatus({ status: statusCode, method: spec.method, path: spec.path, body: text });
+    } catch (error) {
+      throw this.failure(error, signal, prepared);
+    }
+  }
+
+  private failure(error: unknown, signal: AbortSignal | undefined, prepared: { label: string; timeoutMs: number }) {
+    if (signal?.aborted) return signal.reason as unknown;
+    if (this.closed) return new ClosedError(`${prepared.label}: the Consul client was closed`);
+    return errorForFailure(error, prepared.label, prepared.timeoutMs);
+  }
+
+  /**
+   * Closes both pools. In-flight blocking queries are cut at once (they could otherwise hold
+   * the process for minutes); ordinary requests already sent are allowed to finish.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([this.blockingPool.destroy(), this.shortPool.close()]);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Request and response shapes shared by the transport and the api layer.
+ *
+ * @packageDocumentation
+ */
+import type { ConsistencyMode } from '../config.js';
+import type { Duration } from '../duration.js';
+import type { QueryMeta } from './query-meta.js';
+
+/** Options of every call: where it goes, with which token, how long it may take. */
+export interface CallOptions {
+  /** Datacenter to query instead of the client's default. */
+  datacenter?: string;
+  /** ACL token for this call instead of the client's. Sent only in the `X-Consul-Token` header. */
+  token?: string;
+  /** Cancels the call; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Time bound for this call (non-blocking part). Default: the client's `timeout`. */
+  timeout?: Duration;
+}
+
+/** Options of reads, including Consul's blocking-query controls. */
+export interface ReadOptions extends CallOptions {
+  /**
+   * Blocking query: wait until the result's index is above this value (or `wait` elapses).
+   * Pass the `index` of a previous answer's {@link QueryMeta}.
+   */
+  index?: bigint | number | string;
+  /** Longest time Consul holds a blocking query (Consul caps it at 10 min; default 5 min). */
+  wait?: Duration;
+  /** Consistency mode for this read. Default: the client's. */
+  consistency?: ConsistencyMode;
+  /** Server-side filter expression (Consul 1.5+ on list endpoints that support it). */
+  filter?: string;
+  /** Answer from the agent's cache where the endpoint supports `?cached`. */
+  cached?: boolean;
+}
+
+/** The HTTP methods Consul's API uses. */
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+/** A query-string value; arrays repeat the parameter, `true` sends a bare flag, `undefined`/`false` omit it. */
+export type QueryValue = string | number | bigint | boolean | undefined | readonly string[];
+
+/** What the api layer asks the transport to do. */
+export interface RequestSpec {
+  method: HttpMethod;
+  /** Path with segments already encoded, e.g. `/v1/kv/app%20x/y`. */
+  path: string;
+  /** Endpoint-specific query parameters. */
+  query?: Readonly<Record<string, QueryValue>>;
+  /** JSON body, or raw bytes/text for KV values and event payloads. */
+  body?: { json: unknown } | { raw: Uint8Array | string };
+  /** Read controls (blocking, consistency, filter, cache) plus call options. */
+  read?: ReadOptions;
+  /** Call options of writes. */
+  call?: CallOptions;
+  /** Safe to retry after a transient failure. Default: true for GET, false otherwise. */
+  idempotent?: boolean;
+  /** Treat 404 as an answer with an `undefined` body instead of a `NotFoundError`. */
+  allowNotFound?: boolean;
+  /** How to read the body. */
+  response: 'json' | 'text' | 'buffer' | 'none';
+}
+
+/** A decoded answer. */
+export interface ConsulResponse<T> {
+  /** HTTP status. */
+  status: number;
+  /** Decoded body; `undefined` for 404 with `allowNotFound`, or `response: 'none'`. */
+  body: T;
+  /** Response metadata (index, leader, consistency, cache). */
+  meta: QueryMeta;
+}
