@@ -89,8 +89,11 @@ export class Consul implements AsyncDisposable {
     this.#resources.clear();
     const results = await Promise.allSettled(resources.map((resource) => resource.close()));
     await this.transport.close();
-    const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
-    for (const failure of failures) this.logger.error({ err: failure.reason }, 'consulkit: release during close failed');
+    const failures = results.filter(
+      (result): result is PromiseRejectedResult => result.status === 'rejected',
+    );
+    for (const failure of failures)
+      this.logger.error({ err: failure.reason }, 'consulkit: release during close failed');
     if (failures[0]) throw failures[0].reason;
   }
 

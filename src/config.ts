@@ -140,14 +140,20 @@ export function parseAddress(
   if (scheme) {
     const name = (scheme[1] as string).toLowerCase();
     if (name !== 'http' && name !== 'https') {
-      throw new ValidationError('address', `unsupported scheme '${name}' in '${address}'; use http, https or unix`);
+      throw new ValidationError(
+        'address',
+        `unsupported scheme '${name}' in '${address}'; use http, https or unix`,
+      );
     }
     https = name === 'https';
     rest = trimmed.slice(scheme[0].length);
   }
   rest = rest.replace(/\/+$/, '');
   if (!rest || rest.includes('/')) {
-    throw new ValidationError('address', `'${address}' is not host:port, http(s)://host:port or unix:///path`);
+    throw new ValidationError(
+      'address',
+      `'${address}' is not host:port, http(s)://host:port or unix:///path`,
+    );
   }
   let url: URL;
   try {

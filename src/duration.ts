@@ -30,12 +30,18 @@ const PART = /(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
 export function toMilliseconds(value: Duration, field = 'duration'): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) {
-      throw new ValidationError(field, `expected a non-negative number of milliseconds, got ${String(value)}`);
+      throw new ValidationError(
+        field,
+        `expected a non-negative number of milliseconds, got ${String(value)}`,
+      );
     }
     return value;
   }
   if (typeof value !== 'string') {
-    throw new ValidationError(field, `expected milliseconds or a duration string like '15s', got ${typeof value}`);
+    throw new ValidationError(
+      field,
+      `expected milliseconds or a duration string like '15s', got ${typeof value}`,
+    );
   }
   if (value === '0') return 0;
   let total = 0;
@@ -49,7 +55,10 @@ export function toMilliseconds(value: Duration, field = 'duration'): number {
     consumed = PART.lastIndex;
   }
   if (value.length === 0 || consumed !== value.length) {
-    throw new ValidationError(field, `'${value}' is not a duration; use e.g. '15s', '1m30s', '250ms' or milliseconds`);
+    throw new ValidationError(
+      field,
+      `'${value}' is not a duration; use e.g. '15s', '1m30s', '250ms' or milliseconds`,
+    );
   }
   return total;
 }

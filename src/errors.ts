@@ -54,7 +54,11 @@ export class ConsulHttpError extends ConsulError {
   /** Response body text (trimmed). */
   readonly body: string;
 
-  constructor(details: HttpErrorDetails, code: ConsulErrorCode = 'HTTP_ERROR', options?: { cause?: unknown }) {
+  constructor(
+    details: HttpErrorDetails,
+    code: ConsulErrorCode = 'HTTP_ERROR',
+    options?: { cause?: unknown },
+  ) {
     const text = details.body.trim();
     super(
       code,

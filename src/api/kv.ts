@@ -65,7 +65,8 @@ export interface KVKeysOptions extends ReadOptions {
 
 /** Rejects keys Consul would mangle or refuse. */
 export function validateKey(key: unknown, field = 'key'): string {
-  if (typeof key !== 'string' || key.length === 0) throw new ValidationError(field, 'must be a non-empty string');
+  if (typeof key !== 'string' || key.length === 0)
+    throw new ValidationError(field, 'must be a non-empty string');
   if (key.startsWith('/')) throw new ValidationError(field, `'${key}' must not start with '/'`);
   return key;
 }
@@ -135,7 +136,14 @@ export class KV {
     const { separator, ...rest } = options;
     return read<string[] | undefined, string[]>(
       this.#transport,
-      { method: 'GET', path, query: { keys: true, separator }, read: rest, allowNotFound: true, response: 'json' },
+      {
+        method: 'GET',
+        path,
+        query: { keys: true, separator },
+        read: rest,
+        allowNotFound: true,
+        response: 'json',
+      },
       (body) => body ?? [],
     );
   }
@@ -150,7 +158,10 @@ export class KV {
     const path = `/v1/kv/${encodePath(validateKey(key))}`;
     const bytes = toBytes(value);
     if (bytes.byteLength > MAX_KV_VALUE_BYTES) {
-      throw new ValidationError('value', `${bytes.byteLength} bytes exceeds Consul's ${MAX_KV_VALUE_BYTES}-byte limit`);
+      throw new ValidationError(
+        'value',
+        `${bytes.byteLength} bytes exceeds Consul's ${MAX_KV_VALUE_BYTES}-byte limit`,
+      );
     }
     const { cas, flags, acquire, release, ...call } = options;
     if (acquire !== undefined && release !== undefined) {
@@ -184,7 +195,8 @@ export class KV {
   async delete(key: string, options: KVDeleteOptions = {}): Promise<boolean> {
     const { recurse, cas, ...call } = options;
     const path = `/v1/kv/${encodePath(recurse ? validatePrefix(key) : validateKey(key))}`;
-    if (recurse && cas !== undefined) throw new ValidationError('options', 'cas cannot be combined with recurse');
+    if (recurse && cas !== undefined)
+      throw new ValidationError('options', 'cas cannot be combined with recurse');
     const response = await this.#transport.request<boolean>({
       method: 'DELETE',
       path,

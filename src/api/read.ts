@@ -62,7 +62,11 @@ export class ConsulRead<T> implements Promise<T> {
 }
 
 /** Sends a read and maps its body, keeping the metadata. */
-export function read<Body, T>(transport: Transport, spec: RequestSpec, map: (body: Body) => T): ConsulRead<T> {
+export function read<Body, T>(
+  transport: Transport,
+  spec: RequestSpec,
+  map: (body: Body) => T,
+): ConsulRead<T> {
   return new ConsulRead(
     transport.request<Body>(spec).then((response) => ({ data: map(response.body), meta: response.meta })),
   );

@@ -76,7 +76,8 @@ export interface SessionEntry {
 
 /** Validates a create request and converts it to the wire form. */
 export function sessionCreateBody(request: SessionCreateRequest): Record<string, unknown> {
-  if (request === null || typeof request !== 'object') throw new ValidationError('session', 'must be an object');
+  if (request === null || typeof request !== 'object')
+    throw new ValidationError('session', 'must be an object');
   const body: Record<string, unknown> = { ...request };
   if (request.TTL !== undefined) {
     body.TTL = formatDuration(boundedDuration(request.TTL, 'TTL', SESSION_TTL_MIN_MS, SESSION_TTL_MAX_MS));

@@ -40,6 +40,7 @@ export function uint64(field: string, value: bigint | number | string): bigint {
   } catch {
     throw new ValidationError(field, `'${String(value)}' is not an integer`);
   }
-  if (result < 0n || result > UINT64_MAX) throw new ValidationError(field, `${result} is outside the uint64 range`);
+  if (result < 0n || result > UINT64_MAX)
+    throw new ValidationError(field, `${result} is outside the uint64 range`);
   return result;
 }

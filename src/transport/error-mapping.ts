@@ -20,10 +20,20 @@ export function errorForStatus(details: HttpErrorDetails): ConsulHttpError {
   const trimmed = { ...details, body: details.body.slice(0, MAX_BODY_IN_ERROR) };
   // Consul answers ACL refusals with 403 and, on older versions, a 500 whose body names the
   // ACL failure; both are permission problems for the caller.
-  if (details.status === 403 || (details.status === 500 && /^(rpc error.*)?Permission denied/i.test(details.body))) {
+  if (
+    details.status === 403 ||
+    (details.status === 500 && /^(rpc error.*)?Permission denied/i.test(details.body))
+  ) {
     return new PermissionDeniedError(trimmed);
   }
-  if (details.status === 404) return new NotFoundError(trimmed);
+  // Consul 1.8 answers 500 "Unknown check/service" for an ID the agent does not know, where
+  // newer versions answer 404; both mean the object is gone (e.g. after an agent restart).
+  if (
+    details.status === 404 ||
+    (details.status === 500 && /^Unknown (check|service|session)\b/i.test(details.body))
+  ) {
+    return new NotFoundError(trimmed);
+  }
   return new ConsulHttpError(trimmed);
 }
 

@@ -47,7 +47,8 @@ function appendQuery(parts: string[], name: string, value: QueryValue): void {
     return;
   }
   if (Array.isArray(value)) {
-    for (const item of value as readonly string[]) parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(item)}`);
+    for (const item of value as readonly string[])
+      parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(item)}`);
     return;
   }
   parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`);
@@ -58,7 +59,12 @@ function parseJsonBody(text: string, status: number, spec: RequestSpec): unknown
     return parseConsulJson(text);
   } catch (error) {
     throw new ConsulHttpError(
-      { status, method: spec.method, path: spec.path, body: `response is not valid JSON: ${text.slice(0, 200)}` },
+      {
+        status,
+        method: spec.method,
+        path: spec.path,
+        body: `response is not valid JSON: ${text.slice(0, 200)}`,
+      },
       'HTTP_ERROR',
       { cause: error },
     );
@@ -155,7 +161,10 @@ export class Transport {
       shouldRetry: ({ error }) => !this.closed && isRetryable(error) && !(error instanceof TimeoutError),
       onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
         if (retriesLeft > 0 && isRetryable(error) && !(error instanceof TimeoutError)) {
-          this.logger.debug({ err: error, attemptNumber, path: spec.path }, 'consul request failed; retrying');
+          this.logger.debug(
+            { err: error, attemptNumber, path: spec.path },
+            'consul request failed; retrying',
+          );
         }
       },
     });
@@ -186,7 +195,10 @@ export class Transport {
       const consistency = read.consistency ?? this.config.consistency;
       if (consistency === 'stale' || consistency === 'consistent') appendQuery(parts, consistency, true);
       else if (consistency !== 'default') {
-        throw new ValidationError('consistency', `'${String(consistency)}' is not default, stale or consistent`);
+        throw new ValidationError(
+          'consistency',
+          `'${String(consistency)}' is not default, stale or consistent`,
+        );
       }
       if (read.filter !== undefined) appendQuery(parts, 'filter', read.filter);
       if (read.cached) appendQuery(parts, 'cached', true);
@@ -218,7 +230,10 @@ export class Transport {
     return { path, headers, body, timeoutMs, blocking, label: `${spec.method} ${spec.path}` };
   }
 
-  private async send<T>(spec: RequestSpec, prepared: ReturnType<Transport['prepare']>): Promise<ConsulResponse<T>> {
+  private async send<T>(
+    spec: RequestSpec,
+    prepared: ReturnType<Transport['prepare']>,
+  ): Promise<ConsulResponse<T>> {
     if (this.closed) throw new ClosedError();
     const signal = (spec.read ?? spec.call)?.signal;
     const pool = prepared.blocking ? this.blockingPool : this.shortPool;
@@ -244,7 +259,12 @@ export class Transport {
     try {
       if (this.logger.isLevelEnabled('debug')) {
         this.logger.debug(
-          { method: spec.method, path: spec.path, status: statusCode, ms: Math.round(performance.now() - started) },
+          {
+            method: spec.method,
+            path: spec.path,
+            status: statusCode,
+            ms: Math.round(performance.now() - started),
+          },
           'consul request',
         );
       }
@@ -277,7 +297,11 @@ export class Transport {
     }
   }
 
-  private failure(error: unknown, signal: AbortSignal | undefined, prepared: { label: string; timeoutMs: number }) {
+  private failure(
+    error: unknown,
+    signal: AbortSignal | undefined,
+    prepared: { label: string; timeoutMs: number },
+  ) {
     if (signal?.aborted) return signal.reason as unknown;
     if (this.closed) return new ClosedError(`${prepared.label}: the Consul client was closed`);
     return errorForFailure(error, prepared.label, prepared.timeoutMs);

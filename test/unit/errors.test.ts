@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConsulError,
+  ConsulHttpError,
+  ConsulUnavailableError,
+  isRetryable,
+  NotFoundError,
+  PermissionDeniedError,
+  TimeoutError,
+  ValidationError,
+} from '../../src/errors.js';
+import { errorForFailure, errorForStatus } from '../../src/transport/error-mapping.js';
+
+const details = (status: number, body = '') => ({ status, method: 'GET', path: '/v1/kv/x', body });
+
+describe('error mapping', () => {
+  it('chooses the subclass from the status', () => {
+    expect(errorForStatus(details(403, 'Permission denied'))).toBeInstanceOf(PermissionDeniedError);
+    expect(errorForStatus(details(404))).toBeInstanceOf(NotFoundError);
+    expect(errorForStatus(details(500, 'Unknown check "service:x"'))).toBeInstanceOf(NotFoundError);
+    const generic = errorForStatus(details(500, 'boom'));
+    expect(generic.constructor).toBe(ConsulHttpError);
+    expect(generic).toMatchObject({ status: 500, method: 'GET', path: '/v1/kv/x', code: 'HTTP_ERROR' });
+  });
+
+  it('maps socket failures to ConsulUnavailableError and undici timeouts to TimeoutError', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const mapped = errorForFailure(refused, 'GET /v1/kv/x', 1000);
+    expect(mapped).toBeInstanceOf(ConsulUnavailableError);
+    expect(mapped.cause).toBe(refused);
+    const timeout = Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+    expect(errorForFailure(timeout, 'GET /v1/kv/x', 1000)).toBeInstanceOf(TimeoutError);
+  });
+
+  it('gives every error a stable code and name', () => {
+    const error = new ValidationError('key', 'must not be empty');
+    expect(error).toBeInstanceOf(ConsulError);
+    expect(error.code).toBe('VALIDATION');
+    expect(error.name).toBe('ValidationError');
+    expect(error.field).toBe('key');
+  });
+});
+
+describe('isRetryable', () => {
+  it('is true for transient failures only', () => {
+    expect(isRetryable(new ConsulUnavailableError('down'))).toBe(true);
+    expect(isRetryable(new TimeoutError('slow', 10))).toBe(true);
+    expect(isRetryable(errorForStatus(details(503)))).toBe(true);
+    expect(isRetryable(errorForStatus(details(429)))).toBe(true);
+    expect(isRetryable(errorForStatus(details(400)))).toBe(false);
+    expect(isRetryable(errorForStatus(details(403)))).toBe(false);
+    expect(isRetryable(new ValidationError('x', 'y'))).toBe(false);
+    expect(isRetryable(new Error('other'))).toBe(false);
+  });
+});
