@@ -31,7 +31,10 @@ describe('parseConsulJson', () => {
     const parsed = parseConsulJson(text) as Record<string, unknown>;
     expect(parsed.Key).toBe('1234567890123456789');
     expect(parsed.Note).toBe('say "99999999999999999"');
+    // These literals lose precision on purpose: the parser must behave exactly like JSON.parse for them.
+    // eslint-disable-next-line no-loss-of-precision
     expect(parsed.F).toBe(12345678901234567.5);
+    // eslint-disable-next-line no-loss-of-precision
     expect(parsed.N).toBe(-12345678901234567);
     expect(parsed.Flags).toBe(12345678901234567890n);
   });
