@@ -5,12 +5,22 @@
  * @packageDocumentation
  */
 import type { Logger } from 'pino';
+import { Acl } from './api/acl.js';
+import { Agent } from './api/agent.js';
+import { Catalog } from './api/catalog.js';
+import { Events } from './api/event.js';
+import { Health } from './api/health.js';
 import { KV } from './api/kv.js';
 import { Session } from './api/session.js';
 import { Status } from './api/status.js';
+import { Txn } from './api/txn.js';
 import { resolveConfig, type ConsulOptions } from './config.js';
 import { createDefaultLogger } from './logger.js';
+import { registerService, type ServiceRegistration } from './primitives/registration.js';
+import type { RegisterServiceOptions } from './primitives/registration-options.js';
 import { Transport, type TransportStats } from './transport/transport.js';
+import { WatchEngine } from './watch/engine.js';
+import { Watches } from './watch/watches.js';
 
 /** Something the client must shut down when it closes (a watch, a lock, a registration…). */
 export interface ClientResource {
@@ -38,8 +48,22 @@ export class Consul implements AsyncDisposable {
   readonly session: Session;
   /** Raft status (`/v1/status`). */
   readonly status: Status;
+  /** The local agent: membership, its services and checks, maintenance (`/v1/agent`). */
+  readonly agent: Agent;
+  /** The catalog of nodes and services (`/v1/catalog`). */
+  readonly catalog: Catalog;
+  /** Services and checks with their health (`/v1/health`). */
+  readonly health: Health;
+  /** User events (`/v1/event`). */
+  readonly event: Events;
+  /** ACL tokens, policies, roles and the legacy ACL API (`/v1/acl`). */
+  readonly acl: Acl;
+  /** Atomic transactions (`/v1/txn`). */
+  readonly txn: Txn;
   /** The logger in use (pino). */
   readonly logger: Logger;
+  /** Watches: live views of keys, prefixes, services, nodes, checks and events over shared blocking loops. */
+  readonly watch: Watches;
 
   /** @internal Shared by the endpoint groups and the watcher. */
   readonly transport: Transport;
@@ -56,6 +80,32 @@ export class Consul implements AsyncDisposable {
     this.kv = new KV(this.transport);
     this.session = new Session(this.transport);
     this.status = new Status(this.transport);
+    this.agent = new Agent(this.transport);
+    this.catalog = new Catalog(this.transport);
+    this.health = new Health(this.transport);
+    this.event = new Events(this.transport);
+    this.acl = new Acl(this.transport);
+    this.txn = new Txn(this.transport);
+    const watchEngine = new WatchEngine(this.logger);
+    this.track(watchEngine);
+    this.watch = new Watches(watchEngine, this);
+  }
+
+  /**
+   * Registers this process as an instance of a service with the local agent, keeps its TTL
+   * check alive with heartbeats, registers it again when the agent forgets it, and
+   * deregisters it on `stop()`, on `consul.close()` and (unless `handleSignals: false`) on
+   * SIGTERM/SIGINT. Resolves once registered and the first heartbeat set the check. See
+   * {@link RegisterServiceOptions} and {@link ServiceRegistration}.
+   *
+   * @example
+   * ```ts
+   * const registration = await consul.registerService({ name: 'web', port: 8080, health: () => 'passing' });
+   * ```
+   * @throws ValidationError for bad options, before any request
+   */
+  registerService(options: RegisterServiceOptions): Promise<ServiceRegistration> {
+    return registerService(this, options);
   }
 
   /** Request and connection counters of this client. */

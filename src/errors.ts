@@ -17,7 +17,8 @@ export type ConsulErrorCode =
   | 'VALIDATION'
   | 'LOCK_LOST'
   | 'CONFLICT'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'TXN_FAILED';
 
 /** Base class of every error consulkit raises. */
 export class ConsulError extends Error {
@@ -136,6 +137,44 @@ export class ClosedError extends ConsulError {
   }
 }
 
+/** One failed operation of a rolled-back transaction. */
+export interface TxnOpError {
+  /** Position of the operation in the list given to `txn.execute`. */
+  opIndex: number;
+  /** Consul's description of the failure, e.g. `failed to set key "a", index is stale`. */
+  what: string;
+}
+
+/**
+ * Consul rolled a transaction back (HTTP 409): none of its operations took effect. `errors`
+ * names the operations that failed; `cause` is the HTTP error.
+ */
+export class TxnError extends ConsulError {
+  /** The failed operations, in Consul's order. */
+  readonly errors: readonly TxnOpError[];
+
+  constructor(errors: readonly TxnOpError[], options?: { cause?: unknown }) {
+    const detail = errors.map((error) => `operation ${error.opIndex}: ${error.what}`).join('; ');
+    super('TXN_FAILED', `transaction rolled back${detail ? `: ${detail}` : ''}`, options);
+    this.errors = errors;
+  }
+}
+
+/**
+ * `acl.bootstrap()` was refused because the ACL system is already bootstrapped (or a master
+ * token is configured). To bootstrap again, write {@link AclBootstrapError.resetIndex} to the
+ * `acl-bootstrap-reset` file in the leader's data directory, as Consul's docs describe.
+ */
+export class AclBootstrapError extends PermissionDeniedError {
+  /** The reset index Consul reported, when it did. */
+  readonly resetIndex: bigint | undefined;
+
+  constructor(details: HttpErrorDetails, resetIndex: bigint | undefined, options?: { cause?: unknown }) {
+    super(details, options);
+    this.resetIndex = resetIndex;
+  }
+}
+
 /**
  * Whether an error is transient: worth trying again after a pause. True for connection
  * failures, timeouts, HTTP 5xx and 429. This single predicate drives the transport's retries
@@ -143,6 +182,8 @@ export class ClosedError extends ConsulError {
  */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof ConsulUnavailableError || error instanceof TimeoutError) return true;
+  // Consul 1.8 reports some of these with status 500; they are answers, not transient faults.
+  if (error instanceof NotFoundError || error instanceof PermissionDeniedError) return false;
   if (error instanceof ConsulHttpError) return error.status >= 500 || error.status === 429;
   return false;
 }

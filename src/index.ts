@@ -17,7 +17,10 @@ export {
   LockLostError,
   ConflictError,
   ClosedError,
+  TxnError,
+  AclBootstrapError,
   isRetryable,
+  type TxnOpError,
   type ConsulErrorCode,
   type HttpErrorDetails,
 } from './errors.js';
@@ -42,3 +45,153 @@ export {
   type SessionServiceCheck,
 } from './api/session.js';
 export { Status } from './api/status.js';
+export { Agent } from './api/agent.js';
+export { AgentServices, SERVICE_META_LIMITS } from './api/agent-services.js';
+export { AgentChecks } from './api/agent-checks.js';
+export {
+  MemberStatus,
+  type AgentService,
+  type AgentServiceCheck,
+  type AgentServiceRegistration,
+  type AgentCheckRegistration,
+  type AgentCheck,
+  type AgentMember,
+  type AgentSelf,
+  type AgentSelfConfig,
+  type AgentCoordinate,
+  type AgentListOptions,
+  type AgentMembersOptions,
+  type AgentJoinOptions,
+  type AgentForceLeaveOptions,
+  type AgentServiceRegisterOptions,
+  type ServiceAddress,
+  type ServiceWeights,
+  type ServiceKind,
+} from './api/agent-types.js';
+export {
+  Check,
+  type CheckKind,
+  type CheckOptions,
+  type IntervalCheckOptions,
+  type HttpCheckOptions,
+  type GrpcCheckOptions,
+  type AliasCheckOptions,
+} from './api/checks.js';
+export { Catalog } from './api/catalog.js';
+export type {
+  Node,
+  CatalogService,
+  CatalogNode,
+  CatalogRegistration,
+  CatalogServiceRegistration,
+  CatalogCheckRegistration,
+  CatalogCheckDefinition,
+  CatalogDeregistration,
+  NodeFilterOptions,
+  CatalogNodesOptions,
+  CatalogServicesOptions,
+  CatalogServiceOptions,
+  CatalogNodeOptions,
+} from './api/catalog-types.js';
+export {
+  Health,
+  type ServiceEntry,
+  type HealthNodeOptions,
+  type HealthChecksOptions,
+  type HealthServiceOptions,
+} from './api/health.js';
+export {
+  HEALTH_STATUSES,
+  HEALTH_STATES,
+  type HealthStatus,
+  type HealthState,
+  type HealthCheck,
+  type HealthCheckDefinition,
+} from './api/health-types.js';
+export {
+  Events,
+  EVENT_MAX_ENCODED_BYTES,
+  eventIdToIndex,
+  eventsAfterIndex,
+  userEventSizeLowerBound,
+  type UserEvent,
+  type EventPayload,
+  type EventFireOptions,
+  type EventListOptions,
+} from './api/event.js';
+export { Acl, type ACLReplicationStatus } from './api/acl.js';
+export {
+  ACLTokens,
+  type ACLToken,
+  type ACLTokenListEntry,
+  type ACLTokenRequest,
+  type ACLTokenListOptions,
+  type ACLTokenCloneOptions,
+  type ACLLink,
+  type ACLServiceIdentity,
+  type ACLNodeIdentity,
+} from './api/acl-tokens.js';
+export {
+  ACLPolicies,
+  type ACLPolicy,
+  type ACLPolicyListEntry,
+  type ACLPolicyRequest,
+} from './api/acl-policies.js';
+export { ACLRoles, type ACLRole, type ACLRoleRequest, type ACLRoleListOptions } from './api/acl-roles.js';
+export {
+  ACLLegacy,
+  type LegacyAcl,
+  type LegacyAclType,
+  type LegacyAclCreateRequest,
+  type LegacyAclUpdateRequest,
+} from './api/acl-legacy.js';
+export {
+  Txn,
+  txnKV,
+  prepareTxn,
+  MAX_TXN_OPERATIONS,
+  type TxnOperation,
+  type TxnKVOperation,
+  type TxnNodeOperation,
+  type TxnServiceOperation,
+  type TxnCheckOperation,
+  type TxnKVOp,
+  type TxnKVVerb,
+  type TxnKVWrite,
+  type TxnKVRead,
+  type TxnKVCheckIndex,
+  type TxnKVCheckSession,
+  type TxnKVCheckNotExists,
+  type TxnKVDelete,
+  type TxnKVDeleteCas,
+  type TxnKVWriteOptions,
+  type TxnCatalogVerb,
+  type TxnNode,
+  type TxnService,
+  type TxnCheck,
+  type TxnResult,
+  type TxnResponse,
+  type TxnOptions,
+} from './api/txn.js';
+export { Watches } from './watch/watches.js';
+export type { Watch, WatchEvents, WatchOptions, WatchBackoffOptions } from './watch/types.js';
+export type { WatchQuery, WatchParam } from './watch/query.js';
+export type { IndexMode } from './watch/index-rules.js';
+export type { WatchEngineStats } from './watch/engine.js';
+export {
+  ServiceRegistration,
+  type RegistrationEvents,
+  type RegisteredEvent,
+  type RegisteredReason,
+  type HeartbeatEvent,
+  type DrainingEvent,
+  type StopRegistrationOptions,
+} from './primitives/registration.js';
+export type {
+  RegisterServiceOptions,
+  ExtraCheckOptions,
+  DrainOptions,
+  HealthFunction,
+  HealthReport,
+  CheckStatus,
+} from './primitives/registration-options.js';

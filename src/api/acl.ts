@@ -1,0 +1,155 @@
+/**
+ * The `acl` endpoint group: tokens, policies and roles of Consul's ACL system (1.4+), the
+ * legacy token API, bootstrap and replication status.
+ *
+ * @packageDocumentation
+ */
+import { AclBootstrapError, PermissionDeniedError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../transport/types.js';
+import {
+  ACLLegacy,
+  type LegacyAcl,
+  type LegacyAclCreateRequest,
+  type LegacyAclUpdateRequest,
+} from './acl-legacy.js';
+import { ACLPolicies } from './acl-policies.js';
+import { ACLRoles } from './acl-roles.js';
+import { ACLTokens, type ACLToken } from './acl-tokens.js';
+import { read, type ConsulRead } from './read.js';
+
+/** ACL replication status of the answering server (`GET /v1/acl/replication`). */
+export interface ACLReplicationStatus {
+  /** Whether replication is configured (only in secondary datacenters). */
+  Enabled: boolean;
+  /** Whether the replication routine is running (only on the leader). */
+  Running: boolean;
+  /** The primary datacenter replicated from. */
+  SourceDatacenter: string;
+  /** `legacy`, `policies` or `tokens`; `''` when not replicating. */
+  ReplicationType: string;
+  /** Last Raft index of policies (or legacy tokens) replicated. */
+  ReplicatedIndex: bigint;
+  /** Last Raft index of roles replicated. */
+  ReplicatedRoleIndex: bigint;
+  /** Last Raft index of tokens replicated. */
+  ReplicatedTokenIndex: bigint;
+  /** Time of the last successful replication (RFC 3339; the zero time when never). */
+  LastSuccess: string;
+  /** Time of the last failed replication (RFC 3339; the zero time when never). */
+  LastError: string;
+  /** Message of the last failure (Consul 1.10+). */
+  LastErrorMessage?: string;
+}
+
+type WireReplicationStatus = Omit<
+  ACLReplicationStatus,
+  'ReplicatedIndex' | 'ReplicatedRoleIndex' | 'ReplicatedTokenIndex'
+> & {
+  ReplicatedIndex: number | string;
+  ReplicatedRoleIndex: number | string;
+  ReplicatedTokenIndex: number | string;
+};
+
+/**
+ * The `acl` endpoint group.
+ *
+ * - `consul.acl.token`, `.policy` and `.role`: the ACL system of Consul 1.4+;
+ * - `consul.acl.legacy`: the pre-1.4 token API, answered up to Consul 1.10;
+ * - `create`, `update`, `destroy`, `info`, `clone` and `list` directly on `consul.acl`: the
+ *   same legacy calls under the names python-consul uses, kept for migration.
+ */
+export class Acl {
+  /** Tokens (`/v1/acl/token`). */
+  readonly token: ACLTokens;
+  /** Policies (`/v1/acl/policy`). */
+  readonly policy: ACLPolicies;
+  /** Roles (`/v1/acl/role`, Consul 1.5+). */
+  readonly role: ACLRoles;
+  /** The legacy token API (`/v1/acl/create` ...). */
+  readonly legacy: ACLLegacy;
+  readonly #transport: Transport;
+
+  /** @internal */
+  constructor(transport: Transport) {
+    this.#transport = transport;
+    this.token = new ACLTokens(transport);
+    this.policy = new ACLPolicies(transport);
+    this.role = new ACLRoles(transport);
+    this.legacy = new ACLLegacy(transport);
+  }
+
+  /**
+   * Bootstraps the ACL system and resolves to the initial management token. Works once per
+   * cluster (until a reset); needs no token.
+   *
+   * @throws AclBootstrapError when the ACL system is already bootstrapped, including when a
+   *   master token is configured; it carries the reset index Consul reports
+   */
+  async bootstrap(options: CallOptions = {}): Promise<ACLToken> {
+    try {
+      const response = await this.#transport.request<ACLToken>({
+        method: 'PUT',
+        path: '/v1/acl/bootstrap',
+        call: options,
+        response: 'json',
+      });
+      return response.body;
+    } catch (error) {
+      // The bootstrap endpoint needs no privilege, so its only 403 is "no longer allowed".
+      if (error instanceof PermissionDeniedError && error.status === 403) {
+        const reset = /reset index: (\d+)/.exec(error.body)?.[1];
+        throw new AclBootstrapError(
+          { status: error.status, method: error.method, path: error.path, body: error.body },
+          reset === undefined ? undefined : BigInt(reset),
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** ACL replication status of the server that answers. */
+  replication(options: ReadOptions = {}): ConsulRead<ACLReplicationStatus> {
+    return read<WireReplicationStatus, ACLReplicationStatus>(
+      this.#transport,
+      { method: 'GET', path: '/v1/acl/replication', read: options, response: 'json' },
+      (body) => ({
+        ...body,
+        ReplicatedIndex: BigInt(body.ReplicatedIndex),
+        ReplicatedRoleIndex: BigInt(body.ReplicatedRoleIndex),
+        ReplicatedTokenIndex: BigInt(body.ReplicatedTokenIndex),
+      }),
+    );
+  }
+
+  /** @deprecated Legacy ACL API (removed in Consul 1.11): use `acl.token.create`. Same as `acl.legacy.create`. */
+  create(request: LegacyAclCreateRequest = {}, options: CallOptions = {}): Promise<string> {
+    return this.legacy.create(request, options);
+  }
+
+  /** @deprecated Legacy ACL API: use `acl.token.update`. Same as `acl.legacy.update`. */
+  update(request: LegacyAclUpdateRequest, options: CallOptions = {}): Promise<string> {
+    return this.legacy.update(request, options);
+  }
+
+  /** @deprecated Legacy ACL API: use `acl.token.delete`. Same as `acl.legacy.destroy`. */
+  destroy(id: string, options: CallOptions = {}): Promise<boolean> {
+    return this.legacy.destroy(id, options);
+  }
+
+  /** @deprecated Legacy ACL API: use `acl.token.read`. Same as `acl.legacy.info`. */
+  info(id: string, options: ReadOptions = {}): ConsulRead<LegacyAcl | undefined> {
+    return this.legacy.info(id, options);
+  }
+
+  /** @deprecated Legacy ACL API: use `acl.token.clone`. Same as `acl.legacy.clone`. */
+  clone(id: string, options: CallOptions = {}): Promise<string> {
+    return this.legacy.clone(id, options);
+  }
+
+  /** @deprecated Legacy ACL API: use `acl.token.list`. Same as `acl.legacy.list`. */
+  list(options: ReadOptions = {}): ConsulRead<LegacyAcl[]> {
+    return this.legacy.list(options);
+  }
+}

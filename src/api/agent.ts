@@ -1,0 +1,130 @@
+/**
+ * The local agent: `/v1/agent`. Its services and checks live in `agent.service` and
+ * `agent.check`.
+ *
+ * @packageDocumentation
+ */
+import { ValidationError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { CallOptions } from '../transport/types.js';
+import { AgentChecks } from './agent-checks.js';
+import { AgentServices } from './agent-services.js';
+import type {
+  AgentForceLeaveOptions,
+  AgentJoinOptions,
+  AgentMember,
+  AgentMembersOptions,
+  AgentSelf,
+} from './agent-types.js';
+import { requireName, segment } from './validate.js';
+
+/** The `agent` endpoint group: the agent the client talks to, its membership, services and checks. */
+export class Agent {
+  /** Services registered on this agent (`/v1/agent/service*`). */
+  readonly service: AgentServices;
+  /** Checks registered on this agent, and TTL updates (`/v1/agent/check*`). */
+  readonly check: AgentChecks;
+  readonly #transport: Transport;
+
+  /** @internal */
+  constructor(transport: Transport) {
+    this.#transport = transport;
+    this.service = new AgentServices(transport);
+    this.check = new AgentChecks(transport);
+  }
+
+  /** The agent's configuration summary, Serf member entry, coordinate, stats and node metadata. */
+  async self(options: CallOptions = {}): Promise<AgentSelf> {
+    const response = await this.#transport.request<AgentSelf>({
+      method: 'GET',
+      path: '/v1/agent/self',
+      call: options,
+      response: 'json',
+    });
+    return response.body;
+  }
+
+  /**
+   * The members of the agent's Serf pool (LAN by default), as this agent sees them. A member's
+   * `Status` is a {@link MemberStatus} code.
+   */
+  async members(options: AgentMembersOptions = {}): Promise<AgentMember[]> {
+    const { wan, segment: networkSegment, ...call } = options;
+    if (networkSegment !== undefined) requireName('segment', networkSegment);
+    const response = await this.#transport.request<AgentMember[] | null>({
+      method: 'GET',
+      path: '/v1/agent/members',
+      // Consul 1.8 reads `wan` with Query().Get, so a bare flag would be ignored.
+      query: { wan: wan === true ? '1' : undefined, segment: networkSegment },
+      call,
+      response: 'json',
+    });
+    return response.body ?? [];
+  }
+
+  /**
+   * Asks the agent to join another agent's Serf pool.
+   *
+   * @param address - Serf address of an agent already in the pool: `host` or `host:port`
+   *   (the LAN Serf port, 8301 by default; the WAN one, 8302, with `wan`)
+   */
+  async join(address: string, options: AgentJoinOptions = {}): Promise<void> {
+    const { wan, ...call } = options;
+    await this.#transport.request({
+      method: 'PUT',
+      path: `/v1/agent/join/${segment('address', address)}`,
+      query: { wan: wan === true ? '1' : undefined },
+      call,
+      idempotent: true,
+      response: 'none',
+    });
+  }
+
+  /**
+   * Forces a member into the `left` state, e.g. a node that failed and will not come back;
+   * with `prune`, removes it from the member list at once.
+   *
+   * @throws ConsulHttpError (500) when the agent knows no member of that name
+   */
+  async forceLeave(node: string, options: AgentForceLeaveOptions = {}): Promise<void> {
+    const { prune, ...call } = options;
+    await this.#transport.request({
+      method: 'PUT',
+      path: `/v1/agent/force-leave/${segment('node', node)}`,
+      query: { prune: prune === true ? '1' : undefined },
+      call,
+      idempotent: true,
+      response: 'none',
+    });
+  }
+
+  /** Makes the agent reload its configuration files, as on SIGHUP. */
+  async reload(options: CallOptions = {}): Promise<void> {
+    await this.#transport.request({
+      method: 'PUT',
+      path: '/v1/agent/reload',
+      call: options,
+      idempotent: true,
+      response: 'none',
+    });
+  }
+
+  /**
+   * Puts the whole node into maintenance mode (a critical `_node_maintenance` check, so every
+   * service on the node drops out of passing-only queries) or takes it out again.
+   *
+   * @param reason - shown as the maintenance check's notes
+   */
+  async maintenance(enable: boolean, reason?: string, options: CallOptions = {}): Promise<void> {
+    if (typeof enable !== 'boolean') throw new ValidationError('enable', 'must be a boolean');
+    if (reason !== undefined && typeof reason !== 'string') throw new ValidationError('reason', 'must be a string');
+    await this.#transport.request({
+      method: 'PUT',
+      path: '/v1/agent/maintenance',
+      query: { enable: String(enable), reason },
+      call: options,
+      idempotent: true,
+      response: 'none',
+    });
+  }
+}
