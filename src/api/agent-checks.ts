@@ -116,10 +116,16 @@ export class AgentChecks {
    * @throws ValidationError for a status other than passing, warning or critical
    * @throws NotFoundError when the agent has no TTL check with this ID
    */
-  async update(checkId: string, status: HealthStatus, output?: string, options: CallOptions = {}): Promise<void> {
+  async update(
+    checkId: string,
+    status: HealthStatus,
+    output?: string,
+    options: CallOptions = {},
+  ): Promise<void> {
     const path = `/v1/agent/check/update/${segment('checkId', checkId)}`;
     validateStatus('status', status);
-    if (output !== undefined && typeof output !== 'string') throw new ValidationError('output', 'must be a string');
+    if (output !== undefined && typeof output !== 'string')
+      throw new ValidationError('output', 'must be a string');
     await this.#transport.request({
       method: 'PUT',
       path,
@@ -130,7 +136,12 @@ export class AgentChecks {
     });
   }
 
-  async #ttl(action: 'pass' | 'warn' | 'fail', checkId: string, note: string | undefined, options: CallOptions) {
+  async #ttl(
+    action: 'pass' | 'warn' | 'fail',
+    checkId: string,
+    note: string | undefined,
+    options: CallOptions,
+  ) {
     const path = `/v1/agent/check/${action}/${segment('checkId', checkId)}`;
     if (note !== undefined && typeof note !== 'string') throw new ValidationError('note', 'must be a string');
     await this.#transport.request({

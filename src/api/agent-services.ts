@@ -53,17 +53,27 @@ export function validateServiceMeta(field: string, meta: unknown): Record<string
   if (!isPlainObject(meta)) throw new ValidationError(field, 'must be an object of string values');
   const entries = Object.entries(meta);
   if (entries.length > SERVICE_META_LIMITS.maxPairs) {
-    throw new ValidationError(field, `has ${entries.length} pairs; Consul allows ${SERVICE_META_LIMITS.maxPairs}`);
+    throw new ValidationError(
+      field,
+      `has ${entries.length} pairs; Consul allows ${SERVICE_META_LIMITS.maxPairs}`,
+    );
   }
   for (const [key, value] of entries) {
     if (!META_KEY.test(key)) throw new ValidationError(field, `key '${key}' must match [A-Za-z0-9_-]+`);
     if (key.length > SERVICE_META_LIMITS.maxKeyLength) {
-      throw new ValidationError(field, `key '${key}' is longer than ${SERVICE_META_LIMITS.maxKeyLength} characters`);
+      throw new ValidationError(
+        field,
+        `key '${key}' is longer than ${SERVICE_META_LIMITS.maxKeyLength} characters`,
+      );
     }
-    if (key.startsWith('consul-')) throw new ValidationError(field, `key '${key}': prefix 'consul-' is reserved`);
+    if (key.startsWith('consul-'))
+      throw new ValidationError(field, `key '${key}': prefix 'consul-' is reserved`);
     if (typeof value !== 'string') throw new ValidationError(`${field}.${key}`, 'must be a string');
     if (value.length > SERVICE_META_LIMITS.maxValueLength) {
-      throw new ValidationError(`${field}.${key}`, `is longer than ${SERVICE_META_LIMITS.maxValueLength} characters`);
+      throw new ValidationError(
+        `${field}.${key}`,
+        `is longer than ${SERVICE_META_LIMITS.maxValueLength} characters`,
+      );
     }
   }
   return meta as Record<string, string>;
@@ -85,17 +95,24 @@ export function validateWeights(field: string, value: unknown): ServiceWeights {
   if (!isPlainObject(value)) throw new ValidationError(field, 'must be { Passing, Warning }');
   const { Passing: passing, Warning: warning } = value;
   if (typeof passing !== 'number' || !Number.isSafeInteger(passing) || passing < 1) {
-    throw new ValidationError(`${field}.Passing`, `expected an integer of at least 1, got ${String(passing)}`);
+    throw new ValidationError(
+      `${field}.Passing`,
+      `expected an integer of at least 1, got ${String(passing)}`,
+    );
   }
   if (typeof warning !== 'number' || !Number.isSafeInteger(warning) || warning < 0) {
-    throw new ValidationError(`${field}.Warning`, `expected an integer of at least 0, got ${String(warning)}`);
+    throw new ValidationError(
+      `${field}.Warning`,
+      `expected an integer of at least 0, got ${String(warning)}`,
+    );
   }
   return { Passing: passing, Warning: warning };
 }
 
 /** Validates service tagged addresses: network name to `{ Address, Port }`. */
 export function validateTaggedAddresses(field: string, value: unknown): Record<string, ServiceAddress> {
-  if (!isPlainObject(value)) throw new ValidationError(field, 'must be an object of network to { Address, Port }');
+  if (!isPlainObject(value))
+    throw new ValidationError(field, 'must be an object of network to { Address, Port }');
   for (const [network, address] of Object.entries(value)) {
     if (!isPlainObject(address) || typeof address['Address'] !== 'string') {
       throw new ValidationError(`${field}.${network}`, 'must be { Address: string, Port: number }');
@@ -127,7 +144,8 @@ export function serviceRegistrationBody(definition: AgentServiceRegistration): A
   }
   if (definition.Port !== undefined) validatePort('Port', definition.Port);
   if (definition.Meta !== undefined) validateServiceMeta('Meta', definition.Meta);
-  if (definition.TaggedAddresses !== undefined) validateTaggedAddresses('TaggedAddresses', definition.TaggedAddresses);
+  if (definition.TaggedAddresses !== undefined)
+    validateTaggedAddresses('TaggedAddresses', definition.TaggedAddresses);
   if (definition.Kind !== undefined && !SERVICE_KINDS.has(definition.Kind)) {
     throw new ValidationError('Kind', `'${String(definition.Kind)}' is not a service kind Consul knows`);
   }
@@ -185,7 +203,10 @@ export class AgentServices {
    *
    * @throws ValidationError for an invalid definition (see {@link serviceRegistrationBody})
    */
-  async register(definition: AgentServiceRegistration, options: AgentServiceRegisterOptions = {}): Promise<void> {
+  async register(
+    definition: AgentServiceRegistration,
+    options: AgentServiceRegisterOptions = {},
+  ): Promise<void> {
     const body = serviceRegistrationBody(definition);
     const { replaceExistingChecks, ...call } = options;
     await this.#transport.request({
@@ -220,10 +241,16 @@ export class AgentServices {
    * @param reason - shown as the maintenance check's notes
    * @throws NotFoundError when the agent does not know the service
    */
-  async maintenance(serviceId: string, enable: boolean, reason?: string, options: CallOptions = {}): Promise<void> {
+  async maintenance(
+    serviceId: string,
+    enable: boolean,
+    reason?: string,
+    options: CallOptions = {},
+  ): Promise<void> {
     const path = `/v1/agent/service/maintenance/${segment('serviceId', serviceId)}`;
     if (typeof enable !== 'boolean') throw new ValidationError('enable', 'must be a boolean');
-    if (reason !== undefined && typeof reason !== 'string') throw new ValidationError('reason', 'must be a string');
+    if (reason !== undefined && typeof reason !== 'string')
+      throw new ValidationError('reason', 'must be a string');
     await this.#transport.request({
       method: 'PUT',
       path,

@@ -117,7 +117,8 @@ export class Agent {
    */
   async maintenance(enable: boolean, reason?: string, options: CallOptions = {}): Promise<void> {
     if (typeof enable !== 'boolean') throw new ValidationError('enable', 'must be a boolean');
-    if (reason !== undefined && typeof reason !== 'string') throw new ValidationError('reason', 'must be a string');
+    if (reason !== undefined && typeof reason !== 'string')
+      throw new ValidationError('reason', 'must be a string');
     await this.#transport.request({
       method: 'PUT',
       path: '/v1/agent/maintenance',

@@ -18,7 +18,8 @@ export function nodeMetaQuery(nodeMeta: Readonly<Record<string, string>> | undef
     throw new ValidationError('nodeMeta', 'must be an object of string values');
   }
   return Object.entries(nodeMeta).map(([key, value]) => {
-    if (key === '' || key.includes(':')) throw new ValidationError('nodeMeta', `key '${key}' must be non-empty without ':'`);
+    if (key === '' || key.includes(':'))
+      throw new ValidationError('nodeMeta', `key '${key}' must be non-empty without ':'`);
     if (typeof value !== 'string') throw new ValidationError(`nodeMeta.${key}`, 'must be a string');
     return `${key}:${value}`;
   });
@@ -35,7 +36,8 @@ export function tagQuery(tag: string | readonly string[] | undefined): string[] 
   const tags: readonly unknown[] = typeof tag === 'string' ? [tag] : tag;
   if (!Array.isArray(tags)) throw new ValidationError('tag', 'must be a string or an array of strings');
   for (const item of tags) {
-    if (typeof item !== 'string' || item === '') throw new ValidationError('tag', 'tags must be non-empty strings');
+    if (typeof item !== 'string' || item === '')
+      throw new ValidationError('tag', 'tags must be non-empty strings');
   }
   return [...(tags as string[])];
 }

@@ -7,7 +7,13 @@ import { formatDuration, toMilliseconds, type Duration } from '../duration.js';
 import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { CallOptions } from '../transport/types.js';
-import { SERVICE_KINDS, validateServiceMeta, validateTaggedAddresses, validateTags, validateWeights } from './agent-services.js';
+import {
+  SERVICE_KINDS,
+  validateServiceMeta,
+  validateTaggedAddresses,
+  validateTags,
+  validateWeights,
+} from './agent-services.js';
 import { nearQuery, nodeMetaQuery, rejectUnsupported, tagQuery } from './catalog-query.js';
 import type {
   CatalogCheckDefinition,
@@ -52,7 +58,8 @@ function serviceBody(service: CatalogServiceRegistration): CatalogServiceRegistr
   if (service.ID !== undefined) requireName('Service.ID', service.ID);
   if (service.Tags !== undefined) validateTags('Service.Tags', service.Tags);
   optionalString('Service.Address', service.Address);
-  if (service.TaggedAddresses !== undefined) validateTaggedAddresses('Service.TaggedAddresses', service.TaggedAddresses);
+  if (service.TaggedAddresses !== undefined)
+    validateTaggedAddresses('Service.TaggedAddresses', service.TaggedAddresses);
   if (service.Meta !== undefined) validateServiceMeta('Service.Meta', service.Meta);
   if (service.Port !== undefined) validatePort('Service.Port', service.Port);
   if (service.Weights !== undefined) validateWeights('Service.Weights', service.Weights);
@@ -82,7 +89,8 @@ function checkBody(field: string, check: CatalogCheckRegistration): CatalogCheck
   optionalString(`${field}.Notes`, check.Notes);
   optionalString(`${field}.Output`, check.Output);
   const body: CatalogCheckRegistration = { ...check };
-  if (check.Definition !== undefined) body.Definition = definitionBody(`${field}.Definition`, check.Definition);
+  if (check.Definition !== undefined)
+    body.Definition = definitionBody(`${field}.Definition`, check.Definition);
   return body;
 }
 

@@ -226,7 +226,10 @@ export function normalizeCheckFields(check: CheckFields, field = 'check'): Check
   for (const name of ['SuccessBeforePassing', 'FailuresBeforeCritical'] as const) {
     if (check[name] !== undefined) nonNegativeInteger(`${field}.${name}`, check[name]);
   }
-  if (check.OutputMaxSize !== undefined && nonNegativeInteger(`${field}.OutputMaxSize`, check.OutputMaxSize) === 0) {
+  if (
+    check.OutputMaxSize !== undefined &&
+    nonNegativeInteger(`${field}.OutputMaxSize`, check.OutputMaxSize) === 0
+  ) {
     throw new ValidationError(`${field}.OutputMaxSize`, 'must be greater than zero');
   }
   for (const name of ['GRPCUseTLS', 'TLSSkipVerify'] as const) {
@@ -317,7 +320,8 @@ function interval(every: Duration, options: IntervalCheckOptions): AgentServiceC
   check.Interval = every;
   if (options.timeout !== undefined) check.Timeout = options.timeout;
   if (options.successBeforePassing !== undefined) check.SuccessBeforePassing = options.successBeforePassing;
-  if (options.failuresBeforeCritical !== undefined) check.FailuresBeforeCritical = options.failuresBeforeCritical;
+  if (options.failuresBeforeCritical !== undefined)
+    check.FailuresBeforeCritical = options.failuresBeforeCritical;
   return check;
 }
 

@@ -57,7 +57,11 @@ export class Health {
   node(name: string, options: HealthNodeOptions = {}): ConsulRead<HealthCheck[]> {
     const path = `/v1/health/node/${segment('name', name)}`;
     rejectUnsupported(options, 'cached', 'health.node');
-    return read(this.#transport, { method: 'GET', path, read: options, response: 'json' }, listOf<HealthCheck>);
+    return read(
+      this.#transport,
+      { method: 'GET', path, read: options, response: 'json' },
+      listOf<HealthCheck>,
+    );
   }
 
   /** The checks of every instance of one service. Blocks with `index`. */
@@ -66,7 +70,11 @@ export class Health {
     rejectUnsupported(options, 'cached', 'health.checks');
     const { near, nodeMeta, ...rest } = options;
     const query = { near: nearQuery(near), 'node-meta': nodeMetaQuery(nodeMeta) };
-    return read(this.#transport, { method: 'GET', path, query, read: rest, response: 'json' }, listOf<HealthCheck>);
+    return read(
+      this.#transport,
+      { method: 'GET', path, query, read: rest, response: 'json' },
+      listOf<HealthCheck>,
+    );
   }
 
   /**
@@ -82,14 +90,19 @@ export class Health {
   service(name: string, options: HealthServiceOptions = {}): ConsulRead<ServiceEntry[]> {
     const path = `/v1/health/service/${segment('name', name)}`;
     const { passing, tag, near, nodeMeta, ...rest } = options;
-    if (passing !== undefined && typeof passing !== 'boolean') throw new ValidationError('passing', 'must be a boolean');
+    if (passing !== undefined && typeof passing !== 'boolean')
+      throw new ValidationError('passing', 'must be a boolean');
     const query = {
       passing: passing === true,
       tag: tagQuery(tag),
       near: nearQuery(near),
       'node-meta': nodeMetaQuery(nodeMeta),
     };
-    return read(this.#transport, { method: 'GET', path, query, read: rest, response: 'json' }, listOf<ServiceEntry>);
+    return read(
+      this.#transport,
+      { method: 'GET', path, query, read: rest, response: 'json' },
+      listOf<ServiceEntry>,
+    );
   }
 
   /**
