@@ -1,0 +1,134 @@
+/**
+ * consul.registerService() when things break: the agent dies and comes back empty, the
+ * process is SIGKILLed.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { Consul, ConsulUnavailableError, type ServiceRegistration } from '../../src/index.js';
+import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
+import { sharedConsulAddress } from '../support/consul.js';
+import {
+  agentCheck,
+  instanceIds,
+  killIfRunning,
+  passingIds,
+  spawnTs,
+  uniqueServiceName,
+  waitFor,
+  type TsChild,
+} from '../fixtures/registration-helpers.js';
+
+function timing(line: string): void {
+  console.log(`[registration timing] ${line}`);
+}
+
+describe('registration faults', () => {
+  let agent: ConsulInstance | undefined;
+  let child: TsChild | undefined;
+
+  afterAll(async () => {
+    await killIfRunning(child);
+    await agent?.stop();
+  });
+
+  it('registers again, passing, within one heartbeat interval after a restarted agent answers', async () => {
+    agent = await startConsul();
+    const consul = new Consul({ address: agent.address });
+    const registrations: ServiceRegistration[] = [];
+    try {
+      const name = uniqueServiceName('restart');
+      // The default TTL (15s): heartbeats every 5 s, so coming back faster than that shows the
+      // re-registration does not wait for the next interval.
+      const registration = await consul.registerService({ name, handleSignals: false });
+      const inMaintenance = await consul.registerService({ name: `${name}-maint`, handleSignals: false });
+      registrations.push(registration, inMaintenance);
+      await inMaintenance.maintenance(true, 'kept across restarts');
+      expect(await passingIds(consul, name)).toEqual([registration.id]);
+      const interval = registration.heartbeatIntervalMs;
+      expect(interval).toBe(5_000);
+
+      const unreachable = new Promise<unknown>((resolve) => registration.once('error', resolve));
+      const reasons: string[] = [];
+      registration.on('registered', ({ reason }) => reasons.push(reason));
+
+      await agent.kill();
+      // Wait until a heartbeat found the agent gone, so the outage is seen as one.
+      expect(await unreachable).toBeInstanceOf(ConsulUnavailableError);
+      // Find the moment the restarted agent first answers HTTP, while restart() waits for a leader.
+      const probe = new Consul({ address: agent.address, retry: { retries: 0 }, timeout: 500 });
+      let answering: number;
+      const restarted = agent.restart();
+      try {
+        answering = await waitFor(
+          'the agent answering',
+          async () => (await probe.agent.self()) && performance.now(),
+          60_000,
+          10,
+        );
+      } finally {
+        await restarted;
+        await probe.close();
+      }
+
+      await waitFor(
+        'registered again and passing',
+        async () => (await passingIds(consul, name)).includes(registration.id),
+        interval + 5_000,
+        25,
+      );
+      const backMs = performance.now() - answering;
+      timing(
+        `after an agent restart (state lost): back and passing ${backMs.toFixed(0)} ms after the agent answered (heartbeat interval ${interval} ms)`,
+      );
+      expect(reasons).toEqual(['agent-restarted']);
+      expect(backMs).toBeLessThan(interval);
+
+      // Maintenance mode was put back with the registration.
+      await waitFor('maintenance restored', async () =>
+        agentCheck(consul, `_service_maintenance:${inMaintenance.id}`),
+      );
+      expect(inMaintenance.inMaintenance).toBe(true);
+    } finally {
+      await Promise.all(registrations.map((registration) => registration.stop()));
+      await consul.close();
+    }
+  });
+
+  it('a SIGKILLed instance goes critical after its TTL, and Consul reaps it after deregisterCriticalServiceAfter', async () => {
+    const consul = new Consul({ address: sharedConsulAddress() });
+    try {
+      const name = uniqueServiceName('sigkill');
+      child = spawnTs('test/fixtures/registration-child.ts', {
+        CONSUL_HTTP_ADDR: sharedConsulAddress(),
+        SERVICE_NAME: name,
+        TTL: '2s',
+      });
+      const id = (await child.line('READY ')).slice('READY '.length);
+      expect(await passingIds(consul, name)).toEqual([id]);
+
+      const killed = performance.now();
+      child.child.kill('SIGKILL');
+      expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      const check = await waitFor('the TTL check critical', async () => {
+        const found = await agentCheck(consul, `service:${id}:ttl`);
+        return found?.Status === 'critical' ? found : undefined;
+      });
+      const criticalMs = performance.now() - killed;
+      expect(check.Output).toMatch(/TTL expired/);
+      expect(await passingIds(consul, name)).toEqual([]);
+      timing(`SIGKILL: critical after ${criticalMs.toFixed(0)} ms (TTL 2000 ms)`);
+
+      // Consul's minimum deregister_critical_service_after is 1m and its reaper runs every 30 s.
+      await waitFor(
+        'reaped by Consul',
+        async () => (await instanceIds(consul, name)).length === 0,
+        120_000,
+        1_000,
+      );
+      timing(
+        `SIGKILL: reaped by Consul after ${((performance.now() - killed) / 1000).toFixed(1)} s (deregisterCriticalServiceAfter 1m)`,
+      );
+    } finally {
+      await consul.close();
+    }
+  }, 150_000);
+});
