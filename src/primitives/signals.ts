@@ -1,48 +1,85 @@
 /**
  * Process termination signals (SIGTERM, SIGINT…) for primitives that must clean up before
- * the process exits.
+ * the process exits, such as a registration that deregisters itself.
  *
- * NOTE (lock helper): this file was accidentally overwritten by the lock/semaphore helper and
- * reconstructed from its call site in registration.ts; the registration helper should check
- * it against their original.
+ * consulkit installs at most one listener per signal, however many primitives ask. When the
+ * signal arrives, every registered cleanup runs in parallel. If consulkit's listener was the
+ * only one the application had (so without consulkit the signal would have killed the
+ * process), the listener removes itself and raises the signal again once every cleanup has
+ * settled: the process then ends exactly as it would have, by that signal. If the
+ * application listens to the signal itself, exiting is left to the application. A second
+ * signal during cleanup meets the default action and ends the process at once.
  *
  * @packageDocumentation
  */
 
 /**
- * Runs `stop` when the process receives one of `signals`. When consulkit's listener is the
- * only one for that signal, the signal is raised again once `stop` settled, so the process
- * ends exactly as it would have without the listener; when the application listens too,
- * exiting is left to it. Resolves nothing; failures of `stop` go to `onError`.
+ * Marks a signal listener that only tidies up and never decides whether the process exits
+ * (the `consulkit/testing` harness uses it). Such listeners do not count as the
+ * application's own when deciding whether to re-raise.
+ */
+export const PASSIVE_SIGNAL_LISTENER: unique symbol = Symbol.for('consulkit.passiveSignalListener');
+
+type Cleanup = { stop: () => Promise<void>; onError: (error: unknown) => void };
+
+const cleanups = new Map<NodeJS.Signals, Set<Cleanup>>();
+const listeners = new Map<NodeJS.Signals, () => void>();
+
+function isPassive(listener: unknown): boolean {
+  return typeof listener === 'function' && PASSIVE_SIGNAL_LISTENER in listener;
+}
+
+function handle(signal: NodeJS.Signals): void {
+  const own = listeners.get(signal);
+  const others = process.listeners(signal).filter((listener) => listener !== own && !isPassive(listener));
+  const alone = others.length === 0;
+  const pending = [...(cleanups.get(signal) ?? [])];
+  // Every cleanup runs once per process: drop them from all signals, and our listeners with them.
+  for (const set of cleanups.values()) for (const cleanup of pending) set.delete(cleanup);
+  for (const [name, listener] of listeners) {
+    if ((cleanups.get(name)?.size ?? 0) === 0 || name === signal) {
+      process.removeListener(name, listener);
+      listeners.delete(name);
+    }
+  }
+  void Promise.allSettled(
+    pending.map((cleanup) => cleanup.stop().then(undefined, (error: unknown) => cleanup.onError(error))),
+  ).then(() => {
+    if (alone) process.kill(process.pid, signal);
+  });
+}
+
+/**
+ * Runs `stop` when the process receives one of `signals` (see the module documentation for
+ * how the process then exits). Failures of `stop` go to `onError`.
  *
- * @returns a function that removes the listeners (idempotent)
+ * @returns a function that unregisters `stop` (idempotent)
  */
 export function onTerminationSignal(
   signals: readonly NodeJS.Signals[],
   stop: () => Promise<void>,
   onError: (error: unknown) => void,
 ): () => void {
-  let removed = false;
-  const listeners = new Map<NodeJS.Signals, () => void>();
-  const remove = (): void => {
-    if (removed) return;
-    removed = true;
-    for (const [signal, listener] of listeners) process.removeListener(signal, listener);
-    listeners.clear();
-  };
+  const cleanup: Cleanup = { stop, onError };
   for (const signal of signals) {
-    const listener = (): void => {
-      // Whether anyone else handles the signal decides if we must re-raise it afterwards.
-      const alone = process.listenerCount(signal) === 1;
-      remove();
-      stop()
-        .then(undefined, onError)
-        .finally(() => {
-          if (alone) process.kill(process.pid, signal);
-        });
-    };
-    listeners.set(signal, listener);
-    process.on(signal, listener);
+    let set = cleanups.get(signal);
+    if (!set) cleanups.set(signal, (set = new Set()));
+    set.add(cleanup);
+    if (!listeners.has(signal)) {
+      const listener = (): void => handle(signal);
+      listeners.set(signal, listener);
+      process.on(signal, listener);
+    }
   }
-  return remove;
+  return () => {
+    for (const signal of signals) {
+      const set = cleanups.get(signal);
+      set?.delete(cleanup);
+      const listener = listeners.get(signal);
+      if (listener && (set?.size ?? 0) === 0) {
+        process.removeListener(signal, listener);
+        listeners.delete(signal);
+      }
+    }
+  };
 }

@@ -9,6 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { PASSIVE_SIGNAL_LISTENER } from '../primitives/signals.js';
 
 const children = new Set<ChildProcess>();
 const containers = new Set<string>();
@@ -44,12 +45,17 @@ function install(): void {
   installed = true;
   process.once('exit', cleanupNow);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      cleanupNow();
-      // If nobody else handles the signal, restore the default action (terminate) by
-      // re-raising it now that our once-listener is gone; otherwise leave it to them.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
+    const onSignal = Object.assign(
+      (): void => {
+        cleanupNow();
+        // If nobody else handles the signal, restore the default action (terminate) by
+        // re-raising it now that our once-listener is gone; otherwise leave it to them
+        // (a consulkit registration, for one, re-raises after it has deregistered).
+        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      },
+      // Marked passive so that a registration's listener still sees itself as the only one.
+      { [PASSIVE_SIGNAL_LISTENER]: true },
+    );
     process.once(signal, onSignal);
   }
 }
