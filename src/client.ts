@@ -17,6 +17,10 @@ import { Txn } from './api/txn.js';
 import { resolveConfig, type ConsulOptions } from './config.js';
 import { createDefaultLogger } from './logger.js';
 import { registerService, type ServiceRegistration } from './primitives/registration.js';
+import { Election, type ElectionOptions } from './primitives/election.js';
+import { Lock } from './primitives/lock.js';
+import type { LockOptions } from './primitives/lock-options.js';
+import { Semaphore, type SemaphoreOptions } from './primitives/semaphore.js';
 import type { RegisterServiceOptions } from './primitives/registration-options.js';
 import { Transport, type TransportStats } from './transport/transport.js';
 import { WatchEngine } from './watch/engine.js';
@@ -106,6 +110,41 @@ export class Consul implements AsyncDisposable {
    */
   registerService(options: RegisterServiceOptions): Promise<ServiceRegistration> {
     return registerService(this, options);
+  }
+
+  /**
+   * A distributed lock on exactly `key` (Consul's `api.Lock` layout, so
+   * `consul.lock('jobs/x/.lock')` contends with `consul lock jobs/x`). Nothing is sent until
+   * `acquire()`. See {@link Lock}.
+   *
+   * @example
+   * ```ts
+   * await consul.lock('jobs/report/.lock').withLock(async (signal) => runReport(signal));
+   * ```
+   * @throws ValidationError for a bad key or options, before any request
+   */
+  lock(key: string, options: LockOptions = {}): Lock {
+    return new Lock(this, key, options);
+  }
+
+  /**
+   * A distributed semaphore of `limit` slots on `prefix` (Consul's `api.Semaphore` layout, so
+   * it interoperates with `consul lock -n <limit> <prefix>`). See {@link Semaphore}.
+   *
+   * @throws ValidationError for a bad prefix, limit or options, before any request
+   */
+  semaphore(prefix: string, options: SemaphoreOptions): Semaphore {
+    return new Semaphore(this, prefix, options);
+  }
+
+  /**
+   * Leader election on `key`: `campaign()`, `isLeader`, `resign()`, `leader()`,
+   * `runWhileLeader(job)`. See {@link Election}.
+   *
+   * @throws ValidationError for a bad key or options, before any request
+   */
+  election(key: string, options: ElectionOptions = {}): Election {
+    return new Election(this, key, options);
   }
 
   /** Request and connection counters of this client. */

@@ -173,7 +173,12 @@ export {
   type TxnResponse,
   type TxnOptions,
 } from './api/txn.js';
-export { Watches } from './watch/watches.js';
+export {
+  Watches,
+  type CachedWatchOptions,
+  type ServiceWatchOptions,
+  type EventWatchOptions,
+} from './watch/watches.js';
 export type { Watch, WatchEvents, WatchOptions, WatchBackoffOptions } from './watch/types.js';
 export type { WatchQuery, WatchParam } from './watch/query.js';
 export type { IndexMode } from './watch/index-rules.js';
@@ -195,3 +200,24 @@ export type {
   HealthReport,
   CheckStatus,
 } from './primitives/registration-options.js';
+export { Lock } from './primitives/lock.js';
+export { Semaphore, type SemaphoreOptions } from './primitives/semaphore.js';
+export {
+  Election,
+  type ElectionOptions,
+  type ElectionEvents,
+  type CampaignOptions,
+  type RunWhileLeaderOptions,
+  type LeaderRun,
+} from './primitives/election.js';
+export type { HeldEvents } from './primitives/session-primitive.js';
+export {
+  FAST_FAILOVER,
+  type LockOptions,
+  type SessionOptions,
+  type HeartbeatOptions,
+  type AcquireOptions,
+  type TryAcquireOptions,
+} from './primitives/lock-options.js';
+export { LOCK_FLAGS, SEMAPHORE_FLAGS } from './primitives/lock-flags.js';
+export { acceptsFencingToken } from './primitives/fencing.js';

@@ -1,0 +1,12 @@
+/**
+ * The scenarios `npm run bench` runs, in order. To add one (lock handover, election
+ * failover…), write a module exporting a `BenchScenario` (see `bench/types.ts`) and append it
+ * here; `npm run bench -- --only <id>[,<id>]` runs a subset.
+ */
+import type { BenchScenario } from '../types.js';
+import { distinctKeys } from './distinct-keys.js';
+import { fanout } from './fanout.js';
+import { idleCost } from './idle.js';
+import { kvThroughput } from './kv-throughput.js';
+
+export const scenarios: readonly BenchScenario[] = [kvThroughput, fanout, distinctKeys, idleCost];

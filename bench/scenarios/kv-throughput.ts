@@ -1,0 +1,131 @@
+/**
+ * KV get throughput at concurrency 1 and 32: consulkit against a raw undici `Pool` loop (the
+ * floor of what an HTTP client on undici can do) and the `consul` npm package.
+ */
+import ConsulNpm from 'consul';
+import { Pool } from 'undici';
+import { Consul } from '../../src/index.js';
+import type { BenchContext, BenchRow, BenchScenario, ScenarioResult } from '../types.js';
+import { percentile, sleep } from '../support/measure.js';
+
+const WARMUP_MS = 200;
+const MEASURE_MS = 1000;
+/** Rounds per cell; subjects take turns within a round, so drift (JIT, agent GC) hits all alike. The median is kept. */
+const ROUNDS = 3;
+const CONCURRENCIES = [1, 32] as const;
+/** Same connection count for consulkit (its default) and the raw pool, so only the client differs. */
+const CONNECTIONS = 16;
+
+type Get = () => Promise<unknown>;
+
+/** Runs `concurrency` workers calling `get` in a loop; returns completed gets per second. */
+async function throughput(get: Get, concurrency: number): Promise<number> {
+  let counting = false;
+  let stop = false;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (!stop) {
+      await get();
+      if (counting) done++;
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  await sleep(WARMUP_MS);
+  counting = true;
+  const started = performance.now();
+  await sleep(MEASURE_MS);
+  counting = false;
+  const elapsed = performance.now() - started;
+  stop = true;
+  await Promise.all(workers);
+  return (done / elapsed) * 1000;
+}
+
+export const kvThroughput: BenchScenario = {
+  id: 'kv-throughput',
+  title: 'KV get throughput (ops/s, one small key, 127.0.0.1)',
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const key = `${context.prefix}/throughput`;
+    const consul = new Consul({ address: context.address, env: {} });
+    const pool = new Pool(context.address, { connections: CONNECTIONS });
+    const npm = new ConsulNpm({ host: context.host, port: context.port });
+    try {
+      await consul.kv.put(key, 'a small value, as a config flag would be');
+      const subjects: [string, Get][] = [
+        ['consulkit', () => consul.kv.get(key)],
+        [
+          'raw undici Pool',
+          async () => {
+            const { statusCode, body } = await pool.request({ method: 'GET', path: `/v1/kv/${key}` });
+            const parsed: unknown = JSON.parse(await body.text());
+            if (statusCode !== 200) throw new Error(`status ${statusCode}`);
+            return parsed;
+          },
+        ],
+        ['consul (npm)', () => npm.kv.get(key)],
+      ];
+      context.log('kv-throughput: warm-up');
+      for (const [, get] of subjects) await throughput(get, 32);
+      const samples = new Map<string, Record<number, number[]>>(
+        subjects.map(([name]) => [name, { 1: [], 32: [] }]),
+      );
+      for (const concurrency of CONCURRENCIES) {
+        for (let round = 0; round < ROUNDS; round++) {
+          context.log(`kv-throughput: @${concurrency} round ${round + 1}/${ROUNDS}`);
+          // Rotate who goes first, so no subject always runs right after another's load.
+          const order = subjects.map((_, i) => subjects[(i + round) % subjects.length] as [string, Get]);
+          for (const [name, get] of order)
+            samples.get(name)?.[concurrency]?.push(await throughput(get, concurrency));
+        }
+      }
+      const results = new Map<string, Record<number, number>>(
+        [...samples].map(([name, byConcurrency]) => [
+          name,
+          Object.fromEntries(
+            CONCURRENCIES.map((c) => [c, percentile(byConcurrency[c] ?? [], 0.5) ?? Number.NaN]),
+          ),
+        ]),
+      );
+      const rows: BenchRow[] = [...results].map(([subject, row]) => ({
+        subject,
+        values: Object.fromEntries(CONCURRENCIES.map((c) => [`ops/s @${c}`, row[c] ?? null])),
+      }));
+      const ours = results.get('consulkit') ?? {};
+      const raw = results.get('raw undici Pool') ?? {};
+      const theirs = results.get('consul (npm)') ?? {};
+      const ratio = (a: number | undefined, b: number | undefined): number =>
+        a !== undefined && b ? a / b : Number.NaN;
+      const ratios: Record<string, number> = {};
+      for (const c of CONCURRENCIES) {
+        ratios[`consulkit / raw undici @${c}`] = ratio(ours[c], raw[c]);
+        ratios[`consulkit / consul npm @${c}`] = ratio(ours[c], theirs[c]);
+      }
+      const vsRaw = ratios['consulkit / raw undici @32'] ?? Number.NaN;
+      const vsNpm = ratios['consulkit / consul npm @32'] ?? Number.NaN;
+      return {
+        rows,
+        ratios,
+        goals: [
+          {
+            goal: 'kv get ≥ 0.9× raw undici at concurrency 32',
+            met: vsRaw >= 0.9,
+            actual: `${vsRaw.toFixed(2)}×`,
+          },
+          {
+            goal: 'kv get ≥ 1.5× consul npm at concurrency 32',
+            met: vsNpm >= 1.5,
+            actual: `${vsNpm.toFixed(2)}×`,
+          },
+        ],
+        notes: [
+          `median of ${ROUNDS} interleaved rounds of ${MEASURE_MS} ms per cell; consulkit and the raw pool both use ${CONNECTIONS} connections`,
+          'the raw loop only parses the JSON; consulkit also keeps uint64 fields exact and decodes the base64 value',
+        ],
+      };
+    } finally {
+      await consul.close();
+      await pool.close();
+      npm.destroy();
+    }
+  },
+};

@@ -1,0 +1,216 @@
+/**
+ * One subscriber's view of a shared blocking loop: the object `consul.watch.*` hands out.
+ * It owns its listeners and iterators, shields the loop (and other listeners) from listener
+ * failures, and leaves the loop on `close()`.
+ *
+ * @packageDocumentation
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { Logger } from 'pino';
+import { ClosedError } from '../errors.js';
+import { LatestValueIterator } from './latest-iterator.js';
+import type { BlockingLoop, LoopSubscriber } from './loop.js';
+import type { Watch, WatchEvents } from './types.js';
+
+interface Deferred<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * A {@link Watch} attached to a {@link BlockingLoop}.
+ *
+ * Listener failures: a `change` listener that throws (or returns a rejected promise) is
+ * logged at error level and its error is emitted on this watch's `error` listeners; the
+ * other listeners, the other watches and the loop carry on. It is not rethrown on a new tick
+ * (as etcd3's WatchManager does), because in Node that is an uncaught exception that ends
+ * the process. An `error` listener that throws is logged only.
+ */
+export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
+  readonly #loop: BlockingLoop<T>;
+  readonly #logger: Logger;
+  readonly #emitter = new EventEmitter<WatchEvents<T>>();
+  readonly #iterators = new Set<LatestValueIterator<T>>();
+  #latest: { value: T } | undefined;
+  #emitted: { value: T } | undefined;
+  #open = true;
+  /** Why the watch ended: what `ready()` rejects with and, for a failure, what iterators throw. */
+  #ending: { reason: unknown; failed: boolean } | undefined;
+  #finalIndex: bigint | undefined;
+  #readyWaiters: Deferred<T>[] = [];
+  #closing: Promise<void> | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => {
+    this.#leave(this.#signal?.reason ?? new ClosedError('the watch was aborted')).catch((error: unknown) =>
+      this.#logger.error(
+        { err: error, watch: this.#loop.description },
+        'consulkit: closing an aborted watch failed',
+      ),
+    );
+  };
+
+  /** @internal Use `consul.watch.*`. */
+  constructor(loop: BlockingLoop<T>, logger: Logger, signal?: AbortSignal) {
+    this.#loop = loop;
+    this.#logger = logger;
+    this.#signal = signal;
+    if (signal?.aborted) {
+      this.#open = false;
+      this.#ending = { reason: signal.reason, failed: false };
+      this.#closing = Promise.resolve();
+      return;
+    }
+    loop.attach(this);
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    const current = loop.current;
+    if (current !== undefined) {
+      // A late subscriber has the value at once (`current`, `ready()`, the iterator) and, like
+      // the first one, sees it as its first `change`: after the caller had a chance to add
+      // listeners.
+      this.#latest = { value: current.value };
+      queueMicrotask(() => {
+        if (this.#open && this.#emitted === undefined && this.#latest !== undefined)
+          this.#emitChange(this.#latest.value);
+      });
+    }
+  }
+
+  get current(): T | undefined {
+    return this.#latest?.value;
+  }
+
+  get index(): bigint | undefined {
+    return this.#open ? this.#loop.index : this.#finalIndex;
+  }
+
+  get closed(): boolean {
+    return !this.#open;
+  }
+
+  ready(): Promise<T> {
+    if (this.#latest !== undefined) return Promise.resolve(this.#latest.value);
+    if (!this.#open) return Promise.reject(this.#ending?.reason ?? new ClosedError('the watch was closed'));
+    return new Promise<T>((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+  }
+
+  on<E extends keyof WatchEvents<T>>(event: E, listener: WatchEvents<T>[E]): this {
+    // eventemitter3's listener type is computed from the same map; TypeScript cannot see
+    // through the generic index, hence the narrowing casts here and in `off`.
+    this.#emitter.on(event, listener as EventEmitter.EventListener<WatchEvents<T>, E>);
+    return this;
+  }
+
+  off<E extends keyof WatchEvents<T>>(event: E, listener: WatchEvents<T>[E]): this {
+    this.#emitter.off(event, listener as EventEmitter.EventListener<WatchEvents<T>, E>);
+    return this;
+  }
+
+  /**
+   * Yields the current value (if any) and then every change, with latest-value semantics: a
+   * consumer slower than the changes skips to the newest snapshot, nothing queues up. Leaving
+   * the loop early (`break`, `return`, a thrown error) closes the watch. The iteration ends
+   * when the watch is closed, and throws the error that stopped the watch.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T, undefined> {
+    const iterator = new LatestValueIterator<T>(() => this.close());
+    if (this.#latest !== undefined) iterator.push(this.#latest.value);
+    if (this.#open) this.#iterators.add(iterator);
+    else iterator.end(this.#ending?.failed ? this.#ending.reason : undefined);
+    return iterator;
+  }
+
+  close(): Promise<void> {
+    return this.#leave(new ClosedError('the watch was closed before its first answer'));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** @internal */
+  deliver(value: T): void {
+    if (!this.#open) return;
+    this.#latest = { value };
+    if (this.#readyWaiters.length > 0)
+      for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve(value);
+    for (const iterator of this.#iterators) iterator.push(value);
+    this.#emitChange(value);
+  }
+
+  /** @internal */
+  report(error: Error): void {
+    if (this.#open) this.#emitError(error);
+  }
+
+  /** @internal */
+  fail(error: Error): void {
+    if (!this.#open) return;
+    this.#emitError(error);
+    this.#terminate(error, true);
+    this.#closing = Promise.resolve();
+  }
+
+  /** @internal */
+  end(): void {
+    if (!this.#open) return;
+    this.#terminate(new ClosedError('the Consul client was closed'), false);
+    this.#closing = Promise.resolve();
+  }
+
+  #leave(reason: unknown): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#terminate(reason, false);
+    this.#closing = this.#loop.detach(this);
+    return this.#closing;
+  }
+
+  #terminate(reason: unknown, failed: boolean): void {
+    this.#finalIndex = this.#loop.index;
+    this.#open = false;
+    this.#ending = { reason, failed };
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(reason);
+    for (const iterator of this.#iterators) iterator.end(failed ? reason : undefined);
+    this.#iterators.clear();
+  }
+
+  #emitChange(value: T): void {
+    const previous = this.#emitted?.value;
+    this.#emitted = { value };
+    for (const listener of this.#emitter.listeners('change')) {
+      this.#invoke('change', () => listener(value, previous));
+    }
+  }
+
+  #emitError(error: Error): void {
+    for (const listener of this.#emitter.listeners('error')) this.#invoke('error', () => listener(error));
+  }
+
+  #invoke(event: keyof WatchEvents<T>, call: () => unknown): void {
+    try {
+      const result = call();
+      if (isThenable(result))
+        result.then(undefined, (rejection: unknown) => this.#listenerFailed(event, rejection));
+    } catch (thrown) {
+      this.#listenerFailed(event, thrown);
+    }
+  }
+
+  #listenerFailed(event: keyof WatchEvents<T>, thrown: unknown): void {
+    const error = thrown instanceof Error ? thrown : new Error(String(thrown), { cause: thrown });
+    this.#logger.error(
+      { err: error, watch: this.#loop.description, event },
+      `consulkit: a watch '${event}' listener threw`,
+    );
+    // A failing 'error' listener is only logged: reporting it to itself could loop forever.
+    if (event !== 'error') this.#emitError(error);
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * One blocking loop: the only code in consulkit that sends a read with `index=`. It is shared
+ * by every watch of the same query, keeps at most one request in flight, follows Consul's
+ * index rules, paces itself, backs off on transient failures and stops on fatal ones.
+ *
+ * @packageDocumentation
+ */
+import type { Logger } from 'pino';
+import type { WithMeta } from '../api/read.js';
+import { isRetryable } from '../errors.js';
+import { backoffDelay } from './backoff.js';
+import { deepEqual } from './deep-equal.js';
+import { nextIndex } from './index-rules.js';
+import { describeQuery, type LoopSettings, type WatchQuery } from './query.js';
+import { rateLimitDelay } from './rate-limit.js';
+import { sleep } from './sleep.js';
+
+/**
+ * Where a loop is:
+ * - `reading`: a read is in flight (or about to be sent);
+ * - `backoff`: waiting after a transient failure;
+ * - `stopped`: its last watch left, or the client closed;
+ * - `failed`: stopped by a failure that retrying cannot fix (400, 403…).
+ */
+export type LoopState = 'reading' | 'backoff' | 'stopped' | 'failed';
+
+/** What a loop tells each watch attached to it. */
+export interface LoopSubscriber<T> {
+  /** The data changed (or this is the first answer). */
+  deliver(value: T): void;
+  /** A transient failure; the loop keeps going. */
+  report(error: Error): void;
+  /** A fatal failure; the loop has stopped and forgets its subscribers. */
+  fail(error: Error): void;
+  /** The loop is being shut down by the client. */
+  end(): void;
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value), { cause: value });
+}
+
+/** A shared, reference-counted blocking loop over one {@link WatchQuery}. */
+export class BlockingLoop<T> {
+  /** The query in words, for logs (never the token). */
+  readonly description: string;
+  readonly #query: WatchQuery<T>;
+  readonly #settings: LoopSettings;
+  readonly #logger: Logger;
+  readonly #onStop: () => void;
+  readonly #subscribers = new Set<LoopSubscriber<T>>();
+  readonly #controller = new AbortController();
+  #state: LoopState = 'reading';
+  #current: { value: T } | undefined;
+  #index: bigint | undefined;
+  #reads = 0;
+  #running: Promise<void> | undefined;
+
+  /**
+   * @param onStop - called once, synchronously, when the loop stops or fails, so that its
+   *   owner stops handing it to new watches
+   */
+  constructor(query: WatchQuery<T>, settings: LoopSettings, logger: Logger, onStop: () => void) {
+    this.#query = query;
+    this.#settings = settings;
+    this.#logger = logger;
+    this.#onStop = onStop;
+    this.description = describeQuery(query);
+  }
+
+  /** Current state. */
+  get state(): LoopState {
+    return this.#state;
+  }
+
+  /** The latest answer, or `undefined` before the first. */
+  get current(): { readonly value: T } | undefined {
+    return this.#current;
+  }
+
+  /** `X-Consul-Index` of the latest answer. */
+  get index(): bigint | undefined {
+    return this.#index;
+  }
+
+  /** Reads sent so far (each attempt counts). */
+  get reads(): number {
+    return this.#reads;
+  }
+
+  /** Watches attached. */
+  get subscriberCount(): number {
+    return this.#subscribers.size;
+  }
+
+  /** Whether the loop has stopped or failed; such a loop takes no subscribers. */
+  get finished(): boolean {
+    return this.#state === 'stopped' || this.#state === 'failed';
+  }
+
+  /** Adds a watch; the first one starts the loop. */
+  attach(subscriber: LoopSubscriber<T>): void {
+    if (this.finished) throw new Error(`consulkit: watch loop ${this.description} is ${this.#state}`);
+    this.#subscribers.add(subscriber);
+    this.#running ??= this.#run();
+  }
+
+  /** Removes a watch; when the last one leaves, the loop stops and the promise settles once it has. */
+  detach(subscriber: LoopSubscriber<T>): Promise<void> {
+    this.#subscribers.delete(subscriber);
+    return this.#subscribers.size === 0 ? this.stop() : Promise.resolve();
+  }
+
+  /** Ends every attached watch and stops the loop (the client is closing). */
+  shutdown(): Promise<void> {
+    for (const subscriber of [...this.#subscribers]) subscriber.end();
+    this.#subscribers.clear();
+    return this.stop();
+  }
+
+  /**
+   * Stops the loop: the read in flight is aborted (its connection is dropped, so nothing is
+   * left open) and the promise settles when the loop has exited. Idempotent.
+   */
+  stop(): Promise<void> {
+    if (!this.finished) {
+      this.#state = 'stopped';
+      this.#controller.abort();
+      this.#onStop();
+    }
+    return this.#running ?? Promise.resolve();
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#controller.signal;
+    const settings = this.#settings;
+    let index = 0n;
+    let lastStart: number | undefined;
+    let failures = 0;
+    try {
+      while (!signal.aborted) {
+        await sleep(rateLimitDelay(lastStart, performance.now(), settings.minIntervalMs), signal);
+        if (signal.aborted) break;
+        lastStart = performance.now();
+        this.#state = 'reading';
+        this.#reads++;
+        let answer: WithMeta<T>;
+        try {
+          answer = await this.#query
+            .read({
+              index,
+              wait: settings.waitMs,
+              timeout: settings.marginMs,
+              signal,
+              ...(settings.consistency !== undefined && { consistency: settings.consistency }),
+              ...(settings.datacenter !== undefined && { datacenter: settings.datacenter }),
+              ...(settings.token !== undefined && { token: settings.token }),
+              ...(settings.cached && { cached: true }),
+            })
+            .withMeta();
+        } catch (thrown) {
+          if (signal.aborted) break;
+          const error = asError(thrown);
+          if (!isRetryable(error)) {
+            this.#fail(error);
+            break;
+          }
+          failures++;
+          const delay = backoffDelay(failures, settings.backoff);
+          this.#state = 'backoff';
+          this.#logger.warn(
+            { err: error, watch: this.description, failures, retryInMs: delay },
+            'consulkit: watch read failed; retrying',
+          );
+          for (const subscriber of [...this.#subscribers]) subscriber.report(error);
+          // The agent may have come back with less state (a restarted dev agent, a restored
+          // snapshot): blocking on the old index would hold until that index is reached
+          // again. A plain read re-establishes the baseline at once.
+          index = 0n;
+          await sleep(delay, signal);
+          continue;
+        }
+        if (failures > 0) {
+          this.#logger.info({ watch: this.description, failures }, 'consulkit: watch recovered');
+          failures = 0;
+        }
+        index = nextIndex(index, answer.meta.index, this.#query.indexMode ?? 'raft');
+        if (answer.meta.index !== undefined) this.#index = answer.meta.index;
+        if (this.#current === undefined || !deepEqual(this.#current.value, answer.data)) {
+          this.#current = { value: answer.data };
+          for (const subscriber of [...this.#subscribers]) subscriber.deliver(answer.data);
+        }
+      }
+    } catch (unexpected) {
+      // Subscribers shield themselves from their listeners, so this is a bug in the loop;
+      // still, the loop's promise must never reject unobserved.
+      if (!this.finished) this.#fail(asError(unexpected));
+      else this.#logger.error({ err: unexpected, watch: this.description }, 'consulkit: watch loop failed');
+    }
+  }
+
+  #fail(error: Error): void {
+    this.#state = 'failed';
+    this.#controller.abort();
+    this.#onStop();
+    this.#logger.error({ err: error, watch: this.description }, 'consulkit: watch stopped by an error');
+    const subscribers = [...this.#subscribers];
+    this.#subscribers.clear();
+    for (const subscriber of subscribers) subscriber.fail(error);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * A timer a loop can be woken from.
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * Resolves after `ms` milliseconds, or at once when `signal` aborts (it never rejects: the
+ * caller checks the signal). The timer keeps the process alive on purpose: a watch that is
+ * backing off is still running, and the client's `close()` ends it.
+ */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

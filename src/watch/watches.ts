@@ -1,0 +1,256 @@
+/**
+ * `consul.watch`: live views of Consul queries, each backed by the shared blocking-loop
+ * engine, so identical queries cost one loop and one connection however many watch them.
+ *
+ * @packageDocumentation
+ */
+import type { Catalog } from '../api/catalog.js';
+import { tagQuery } from '../api/catalog-query.js';
+import type { Node } from '../api/catalog-types.js';
+import type { Events, UserEvent } from '../api/event.js';
+import type { Health, ServiceEntry } from '../api/health.js';
+import { HEALTH_STATES, type HealthCheck, type HealthState } from '../api/health-types.js';
+import type { KV, KVPair } from '../api/kv.js';
+import { validateKey } from '../api/kv.js';
+import { requireName, segment } from '../api/validate.js';
+import { ValidationError } from '../errors.js';
+import type { WatchEngine, WatchEngineStats } from './engine.js';
+import type { WatchQuery } from './query.js';
+import type { Watch, WatchOptions } from './types.js';
+
+/** The endpoint groups the watches read through. */
+export interface WatchSources {
+  readonly kv: KV;
+  readonly health: Health;
+  readonly catalog: Catalog;
+  readonly event: Events;
+}
+
+/** Options of watches on endpoints the agent can answer from its cache. */
+export interface CachedWatchOptions extends WatchOptions {
+  /**
+   * Read through the agent's cache (`?cached`): blocking reads are served by the agent's
+   * background refresh instead of each reaching a server. Answers may be slightly stale.
+   * Default false.
+   */
+  cached?: boolean;
+}
+
+/** Options of {@link Watches.service}. */
+export interface ServiceWatchOptions extends CachedWatchOptions {
+  /** Only instances whose checks all pass (node checks included). Default false: every instance. */
+  passing?: boolean;
+  /** Only instances that carry this tag (or all of these tags). */
+  tag?: string | readonly string[];
+}
+
+/**
+ * Options of {@link Watches.events}. The event list is the local agent's own, so there is no
+ * datacenter or consistency mode to choose.
+ */
+export type EventWatchOptions = Omit<WatchOptions, 'datacenter' | 'consistency'>;
+
+function validateEventName(name: unknown): string {
+  const value = requireName('name', name);
+  // Mirrors the event group's rule: Go's router would clean such paths into another name.
+  if (value.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+    throw new ValidationError('name', `'${value}' must not contain empty, '.' or '..' path segments`);
+  }
+  return value;
+}
+
+function validatePrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string') throw new ValidationError('prefix', 'must be a string');
+  if (prefix.startsWith('/')) throw new ValidationError('prefix', `'${prefix}' must not start with '/'`);
+  return prefix;
+}
+
+/**
+ * Watches on Consul data (`consul.watch`). Every method returns a {@link Watch}: `current`,
+ * `ready()`, `on('change' | 'error')`, async iteration and `close()`. Identical queries
+ * (same endpoint, parameters, datacenter, token, consistency and loop options) share one
+ * blocking loop; it starts with the first watch and stops when the last one closes.
+ * `consul.close()` closes every watch.
+ *
+ * @example
+ * ```ts
+ * const flag = consul.watch.key('app/flag');
+ * flag.on('change', (entry) => console.log('flag is now', entry && String(entry.Value)));
+ * for await (const entries of consul.watch.keyPrefix('app/config/')) render(entries);
+ * ```
+ */
+export class Watches {
+  readonly #engine: WatchEngine;
+  readonly #sources: WatchSources;
+
+  /** @internal Created by the client. */
+  constructor(engine: WatchEngine, sources: WatchSources) {
+    this.#engine = engine;
+    this.#sources = sources;
+  }
+
+  /**
+   * Watches one KV key. The value is the entry, or `undefined` while the key does not exist
+   * (a deletion is a change to `undefined`).
+   *
+   * @throws ValidationError for an empty key, a key starting with `/`, or malformed options
+   */
+  key(key: string, options: WatchOptions = {}): Watch<KVPair | undefined> {
+    validateKey(key);
+    const kv = this.#sources.kv;
+    return this.#engine.watch(
+      { endpoint: 'kv.get', params: { key }, read: (read) => kv.get(key, read) },
+      options,
+    );
+  }
+
+  /**
+   * Watches every KV entry under a prefix (recursively), in key order; `[]` when there are
+   * none. A change is reported when any entry is added, changed or removed.
+   *
+   * @throws ValidationError for a prefix starting with `/`, or malformed options
+   */
+  keyPrefix(prefix: string, options: WatchOptions = {}): Watch<KVPair[]> {
+    validatePrefix(prefix);
+    const kv = this.#sources.kv;
+    return this.#engine.watch(
+      { endpoint: 'kv.list', params: { prefix }, read: (read) => kv.list(prefix, read) },
+      options,
+    );
+  }
+
+  /**
+   * Watches the instances of a service with their node and checks (`/v1/health/service`),
+   * what a load balancer needs. With `passing`, only instances whose checks all pass.
+   *
+   * @example
+   * ```ts
+   * const web = consul.watch.service('web', { passing: true, tag: 'v2' });
+   * web.on('change', (entries) => pool.update(entries.map((e) => `${e.Service.Address}:${e.Service.Port}`)));
+   * ```
+   * @throws ValidationError for an empty name or one with `/`, a bad tag, or malformed options
+   */
+  service(name: string, options: ServiceWatchOptions = {}): Watch<ServiceEntry[]> {
+    segment('name', name);
+    const { passing, tag, ...watchOptions } = options;
+    if (passing !== undefined && typeof passing !== 'boolean')
+      throw new ValidationError('passing', 'must be a boolean');
+    const tags = tagQuery(tag);
+    const health = this.#sources.health;
+    return this.#engine.watch(
+      {
+        endpoint: 'health.service',
+        params: {
+          service: name,
+          passing: passing === true,
+          tag: tags === undefined ? undefined : JSON.stringify(tags),
+        },
+        read: (read) =>
+          health.service(name, {
+            ...read,
+            passing: passing === true,
+            ...(tags !== undefined && { tag: tags }),
+          }),
+      },
+      watchOptions,
+    );
+  }
+
+  /** Watches the service names of the datacenter, each with the union of its instances' tags (`/v1/catalog/services`). */
+  services(options: CachedWatchOptions = {}): Watch<Record<string, string[]>> {
+    const catalog = this.#sources.catalog;
+    return this.#engine.watch(
+      { endpoint: 'catalog.services', params: {}, read: (read) => catalog.services(read) },
+      options,
+    );
+  }
+
+  /** Watches the nodes of the datacenter (`/v1/catalog/nodes`). */
+  nodes(options: WatchOptions = {}): Watch<Node[]> {
+    if ((options as CachedWatchOptions).cached)
+      throw new ValidationError('cached', 'catalog.nodes is not cached by Consul');
+    const catalog = this.#sources.catalog;
+    return this.#engine.watch(
+      { endpoint: 'catalog.nodes', params: {}, read: (read) => catalog.nodes(read) },
+      options,
+    );
+  }
+
+  /**
+   * Watches every check in one state across the datacenter (`/v1/health/state`); `any` gives
+   * every check.
+   *
+   * @throws ValidationError for a state other than any, passing, warning or critical
+   */
+  checks(state: HealthState, options: WatchOptions = {}): Watch<HealthCheck[]> {
+    if (!HEALTH_STATES.includes(state)) {
+      throw new ValidationError('state', `'${String(state)}' is not any, passing, warning or critical`);
+    }
+    if ((options as CachedWatchOptions).cached)
+      throw new ValidationError('cached', 'health.state is not cached by Consul');
+    const health = this.#sources.health;
+    return this.#engine.watch(
+      { endpoint: 'health.state', params: { state }, read: (read) => health.state(state, read) },
+      options,
+    );
+  }
+
+  /**
+   * Watches the user events this agent holds (its last 256, oldest first), all of them or
+   * those named `name`. A change means new events arrived (or old ones left the agent's
+   * buffer); compare the IDs with those of the previous list to get only the new ones.
+   *
+   * Events are gossiped, not stored by the servers: the list is the local agent's, and after
+   * an agent restart it starts empty. The loop treats the event index as Consul defines it
+   * for this endpoint: a hash of the newest event's ID, passed back as it is and never taken
+   * for an index that went backwards.
+   *
+   * @throws ValidationError for a malformed name or options, or a datacenter or consistency
+   *   mode (the list is the local agent's)
+   */
+  events(name?: string, options: EventWatchOptions = {}): Watch<UserEvent[]> {
+    if (name !== undefined) validateEventName(name);
+    const extra = options as WatchOptions & CachedWatchOptions;
+    for (const field of ['datacenter', 'consistency', 'cached'] as const) {
+      if (extra[field] !== undefined)
+        throw new ValidationError(field, "the event list is the local agent's own; it cannot be set");
+    }
+    const events = this.#sources.event;
+    return this.#engine.watch(
+      {
+        endpoint: 'event.list',
+        params: { name },
+        indexMode: 'opaque',
+        read: (read) => events.list({ ...read, ...(name !== undefined && { name }) }),
+      },
+      options,
+    );
+  }
+
+  /**
+   * Watches any blocking read of the api layer; what the primitives use for endpoints the
+   * methods above do not cover. `endpoint` and `params` must identify the read completely:
+   * watches with equal ones share a loop (and the first watch's `read`).
+   *
+   * @example
+   * ```ts
+   * const session = consul.watch.query({
+   *   endpoint: 'session.info',
+   *   params: { id },
+   *   read: (options) => consul.session.info(id, options),
+   * });
+   * ```
+   */
+  query<T>(query: WatchQuery<T>, options: CachedWatchOptions = {}): Watch<T> {
+    if (typeof query?.endpoint !== 'string' || query.endpoint === '') {
+      throw new ValidationError('endpoint', 'must be a non-empty string');
+    }
+    if (typeof query.read !== 'function') throw new ValidationError('read', 'must be a function');
+    return this.#engine.watch(query, options);
+  }
+
+  /** Loops and watches open now, for diagnostics and tests. */
+  stats(): WatchEngineStats {
+    return this.#engine.stats();
+  }
+}

@@ -1,0 +1,270 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Consul, isRetryable, TimeoutError, type KVPair, type Watch } from '../../src/index.js';
+import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
+import { deepEqual } from '../../src/watch/deep-equal.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
+
+interface LogLine {
+  level: number;
+  msg: string;
+  err?: { type?: string; message?: string };
+}
+
+function memoryLogger(): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+  );
+  return { logger, lines };
+}
+
+const text = (entry: KVPair | undefined): string | undefined =>
+  entry === undefined ? undefined : String(entry.Value);
+
+function until<T>(watch: Watch<T>, predicate: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      watch.off('change', check);
+      reject(new Error(`no matching value within ${timeoutMs} ms (hang guard)`));
+    }, timeoutMs);
+    const check = (value: T): void => {
+      if (!predicate(value)) return;
+      clearTimeout(timer);
+      watch.off('change', check);
+      resolve(value);
+    };
+    watch.on('change', check);
+    if (watch.index !== undefined) check(watch.current as T);
+  });
+}
+
+async function eventually(assertion: () => void, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      assertion();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Records every change of a watch, to check that no change repeats the previous value. */
+function recordChanges<T>(watch: Watch<T>): T[] {
+  const values: T[] = [];
+  watch.on('change', (value) => values.push(value));
+  return values;
+}
+
+function expectNoRepeatedChange<T>(values: readonly T[]): void {
+  for (let i = 1; i < values.length; i++) expect(deepEqual(values[i], values[i - 1])).toBe(false);
+}
+
+/**
+ * An HTTP forwarder in front of two real agents, switchable between them: the situation of a
+ * client behind a load balancer that moves it to an agent with an older state. It forwards
+ * every request untouched and records its URL; it never answers by itself.
+ */
+async function startSwitchingForwarder(initial: string): Promise<{
+  url: string;
+  urls: string[];
+  target: string;
+  close(): Promise<void>;
+}> {
+  const urls: string[] = [];
+  const sockets = new Set<Socket>();
+  const state = { target: new URL(initial) };
+  const server: Server = createServer((req, res) => {
+    urls.push(req.url ?? '');
+    const upstream = httpRequest(
+      {
+        host: state.target.hostname,
+        port: state.target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    urls,
+    get target() {
+      return state.target.origin;
+    },
+    set target(value: string) {
+      state.target = new URL(value);
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const fastBackoff = { initialDelay: '100ms', maxDelay: '1s' } as const;
+
+describe('watch faults (dedicated agents)', () => {
+  let agent: ConsulInstance;
+  let other: ConsulInstance;
+
+  beforeAll(async () => {
+    [agent, other] = await Promise.all([startConsul(), startConsul()]);
+  });
+  afterAll(async () => {
+    await Promise.all([agent?.stop(), other?.stop()]);
+  });
+
+  it('resets the index when it goes backwards, without a double change', async () => {
+    // `agent` gets a much higher raft index than the fresh `other`; both hold the prefix.
+    await using a = new Consul({ address: agent.address, env: {} });
+    await using b = new Consul({ address: other.address, env: {} });
+    await b.kv.put('moved/a', 'from-b');
+    for (let i = 0; i < 40; i++) await a.kv.put(`filler/${i}`, String(i));
+    await a.kv.put('moved/a', 'from-a');
+    const indexA = (await a.kv.list('moved/').withMeta()).meta.index ?? 0n;
+    const indexB = (await b.kv.list('moved/').withMeta()).meta.index ?? 0n;
+    expect(indexB).toBeLessThan(indexA);
+
+    const forwarder = await startSwitchingForwarder(agent.address);
+    try {
+      await using consul = new Consul({ address: forwarder.url, env: {} });
+      const watch = consul.watch.keyPrefix('moved/', { wait: '1s', minInterval: 0 });
+      const changes = recordChanges(watch);
+      expect(text((await watch.ready())[0])).toBe('from-a');
+
+      forwarder.target = other.address;
+      const fromB = await until(watch, (entries) => text(entries[0]) === 'from-b');
+      expect(fromB[0]?.ModifyIndex).toBe(indexB);
+      expect(watch.index).toBe(indexB);
+      // After the answer that went backwards: one plain read, then blocking on the new index.
+      await eventually(() =>
+        expect(forwarder.urls.some((url) => url.includes(`index=${indexB}`))).toBe(true),
+      );
+      const firstB = forwarder.urls.findIndex(
+        (url) => url.includes(`index=${indexA}`) && url.includes('wait='),
+      );
+      const firstNew = forwarder.urls.findIndex((url) => url.includes(`index=${indexB}`));
+      const between = forwarder.urls.slice(firstB + 1, firstNew);
+      expect(between.some((url) => !url.includes('index='))).toBe(true);
+      expect(forwarder.urls.slice(firstNew).some((url) => url.includes(`index=${indexA}`))).toBe(false);
+
+      // The loop keeps blocking on the right index: a change on `other` arrives, once.
+      await b.kv.put('moved/b', 'new');
+      await until(watch, (entries) => entries.length === 2);
+      expect(changes.map((entries) => entries.map(text))).toEqual([
+        ['from-a'],
+        ['from-b'],
+        ['from-b', 'new'],
+      ]);
+      expectNoRepeatedChange(changes);
+      await watch.close();
+    } finally {
+      await forwarder.close();
+    }
+  });
+
+  it('detects a half-open connection within the timeout bound and recovers', async () => {
+    const proxy = await startTcpProxy(agent.address);
+    const log = memoryLogger();
+    try {
+      await using direct = new Consul({ address: agent.address, env: {} });
+      await using consul = new Consul({ address: `http://${proxy.address}`, env: {}, logger: log.logger });
+      await direct.kv.put('halfopen/key', 'before');
+      const watch = consul.watch.key('halfopen/key', { wait: '2s', timeout: '1s', backoff: fastBackoff });
+      const errors: Error[] = [];
+      watch.on('error', (error) => errors.push(error));
+      expect(text(await watch.ready())).toBe('before');
+
+      const boundMs = Math.ceil(2000 + 2000 / 16 + 1000);
+      const blackholedAt = Date.now();
+      proxy.blackhole();
+      await direct.kv.put('halfopen/key', 'during');
+      await eventually(() => expect(errors.length).toBeGreaterThan(0), boundMs + 10_000);
+      // Hang guard with slack: the loop must not wait longer than its own bound.
+      expect(Date.now() - blackholedAt).toBeLessThan(boundMs + 5000);
+      expect(errors[0]).toBeInstanceOf(TimeoutError);
+      expect((errors[0] as TimeoutError).timeoutMs).toBe(boundMs);
+      expect(watch.closed).toBe(false);
+      expect(text(watch.current)).toBe('before');
+
+      proxy.resume();
+      await until(watch, (value) => text(value) === 'during');
+      await direct.kv.put('halfopen/key', 'after');
+      await until(watch, (value) => text(value) === 'after');
+      expect(log.lines.some((line) => line.level === 40 && line.err?.type === 'TimeoutError')).toBe(true);
+      expect(log.lines.some((line) => line.msg === 'consulkit: watch recovered')).toBe(true);
+
+      // A connection cut outright is recovered from as well.
+      proxy.dropAll();
+      await direct.kv.put('halfopen/key', 'after-drop');
+      await until(watch, (value) => text(value) === 'after-drop');
+      await watch.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('backs off while the agent is down and converges after it restarts with its state lost', async () => {
+    const log = memoryLogger();
+    await using consul = new Consul({ address: agent.address, env: {}, logger: log.logger });
+    const keys = Array.from({ length: 10 }, (_, i) => `restart/k${i}`);
+    for (const key of keys) await consul.kv.put(key, 'before');
+    const watches = keys.map((key) => consul.watch.key(key, { wait: '10s', backoff: fastBackoff }));
+    const tree = consul.watch.keyPrefix('restart/', { wait: '10s', backoff: fastBackoff });
+    const changes = watches.map(recordChanges);
+    const treeChanges = recordChanges(tree);
+    const errors = watches.map(() => [] as Error[]);
+    watches.forEach((watch, i) => watch.on('error', (error) => errors[i]?.push(error)));
+    await Promise.all([...watches.map((watch) => watch.ready()), tree.ready()]);
+    const treeIndexBefore = tree.index ?? 0n;
+
+    await agent.kill();
+    await eventually(() => {
+      for (const list of errors) expect(list.length).toBeGreaterThan(0);
+    });
+    for (const list of errors) for (const error of list) expect(isRetryable(error)).toBe(true);
+    expect(watches.every((watch) => !watch.closed)).toBe(true);
+
+    await agent.restart();
+    await Promise.all(keys.map((key, i) => consul.kv.put(key, `after-${i}`)));
+    await Promise.all(watches.map((watch, i) => until(watch, (value) => text(value) === `after-${i}`)));
+    await until(
+      tree,
+      (entries) => entries.length === 10 && entries.every((entry) => text(entry)?.startsWith('after')),
+    );
+
+    expect(consul.watch.stats()).toMatchObject({ loops: 11, watches: 11 });
+    expect(tree.index).toBeLessThan(treeIndexBefore);
+    for (const list of changes) {
+      expect(text(list[0])).toBe('before');
+      expectNoRepeatedChange(list);
+    }
+    expectNoRepeatedChange(treeChanges);
+    expect(
+      log.lines.some((line) => line.level === 40 && line.msg === 'consulkit: watch read failed; retrying'),
+    ).toBe(true);
+    await Promise.all([...watches, tree].map((watch) => watch.close()));
+    expect(consul.watch.stats().loops).toBe(0);
+  });
+});
