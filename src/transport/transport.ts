@@ -150,24 +150,47 @@ export class Transport {
     const prepared = this.prepare(spec);
     const idempotent = spec.idempotent ?? spec.method === 'GET';
     if (!idempotent || this.config.retries === 0) return this.send<T>(spec, prepared);
-    return pRetry(() => this.send<T>(spec, prepared), {
-      retries: this.config.retries,
-      minTimeout: this.config.retryMinDelayMs,
-      maxTimeout: this.config.retryMaxDelayMs,
-      randomize: true,
-      ...(signal !== undefined && { signal }),
-      // A timed-out attempt already spent the caller's time bound; retrying would break the
-      // promise that `timeout` makes. The watcher retries those itself.
-      shouldRetry: ({ error }) => !this.closed && isRetryable(error) && !(error instanceof TimeoutError),
-      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-        if (retriesLeft > 0 && isRetryable(error) && !(error instanceof TimeoutError)) {
-          this.logger.debug(
-            { err: error, attemptNumber, path: spec.path },
-            'consul request failed; retrying',
-          );
+    // A timed-out attempt already spent the caller's time bound; retrying would break the
+    // promise that `timeout` makes. The watcher retries those itself.
+    const shouldRetry = (error: unknown): boolean =>
+      !this.closed && isRetryable(error) && !(error instanceof TimeoutError);
+    // The first attempt runs outside p-retry: most calls succeed, and the retry machinery
+    // costs tens of microseconds per call that the hot path should not pay.
+    let firstFailure: unknown;
+    try {
+      return await this.send<T>(spec, prepared);
+    } catch (error) {
+      if (!shouldRetry(error)) throw error;
+      firstFailure = error;
+    }
+    let replayed = false;
+    return pRetry(
+      () => {
+        // p-retry's first attempt replays the failure already seen, so its backoff and retry
+        // count apply exactly as if it had made that attempt itself.
+        if (!replayed) {
+          replayed = true;
+          throw firstFailure as Error;
         }
+        return this.send<T>(spec, prepared);
       },
-    });
+      {
+        retries: this.config.retries,
+        minTimeout: this.config.retryMinDelayMs,
+        maxTimeout: this.config.retryMaxDelayMs,
+        randomize: true,
+        ...(signal !== undefined && { signal }),
+        shouldRetry: ({ error }) => shouldRetry(error),
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+          if (retriesLeft > 0 && shouldRetry(error)) {
+            this.logger.debug(
+              { err: error, attemptNumber, path: spec.path },
+              'consul request failed; retrying',
+            );
+          }
+        },
+      },
+    );
   }
 
   /** Validates and turns a spec into what undici needs; throws ValidationError before sending. */

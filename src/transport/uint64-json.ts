@@ -26,17 +26,39 @@ const MARK = '\ufdd0u64:';
 // Any run of 16+ digits may exceed 2^53; shorter runs are always exact as doubles.
 const LONG_DIGITS = /\d{16,}/;
 
-function revive(this: unknown, key: string, value: unknown): unknown {
-  if (typeof value === 'string' && value.startsWith(MARK)) {
+/** Converts one parsed value, given the name of the field that holds it. */
+function lift(key: string, value: unknown): unknown {
+  if (typeof value === 'number') {
+    return UINT64_FIELDS.has(key) && Number.isInteger(value) ? BigInt(value) : value;
+  }
+  if (typeof value === 'string') {
+    if (!value.startsWith(MARK)) return value;
     const digits = value.slice(MARK.length);
     if (UINT64_FIELDS.has(key)) return BigInt(digits);
     const asNumber = Number(digits);
     return Number.isSafeInteger(asNumber) ? asNumber : digits;
   }
-  if (typeof value === 'number' && UINT64_FIELDS.has(key) && Number.isInteger(value)) {
-    return BigInt(value);
-  }
+  if (value !== null && typeof value === 'object') liftAll(value as Record<string, unknown>);
   return value;
+}
+
+/**
+ * Walks a parsed tree in place. A walk after `JSON.parse` is several times cheaper than a
+ * reviver, which V8 calls for every node including every string.
+ */
+function liftAll(node: Record<string, unknown> | unknown[]): void {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const item: unknown = node[i];
+      if (typeof item === 'object' || typeof item === 'string') node[i] = lift('', item);
+    }
+    return;
+  }
+  for (const key in node) {
+    const value = node[key];
+    if (typeof value === 'object' || typeof value === 'string' || UINT64_FIELDS.has(key))
+      node[key] = lift(key, value);
+  }
 }
 
 /**
@@ -86,7 +108,7 @@ function quoteLongIntegers(text: string): string {
 export function parseConsulJson(text: string): unknown {
   if (text.length === 0) return undefined;
   const source = LONG_DIGITS.test(text) ? quoteLongIntegers(text) : text;
-  return JSON.parse(source, revive);
+  return lift('', JSON.parse(source));
 }
 
 /**
