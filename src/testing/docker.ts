@@ -102,9 +102,13 @@ export function resolveConsulImage(log: (line: string) => void): Promise<string>
       log(`pulled ${wanted}`);
       return wanted;
     } catch (error) {
-      const reason = ((error as { stderr?: string }).stderr ?? (error as Error).message)
-        .trim()
-        .split('\n')[0];
+      // Docker's own message names the registry host; the log keeps only its gist.
+      const detail = ((error as { stderr?: string }).stderr ?? (error as Error).message).trim();
+      const reason = /timed out|deadline|timeout/i.test(detail)
+        ? 'the pull timed out'
+        : /no such host|lookup|dial tcp|connection refused|network/i.test(detail)
+          ? 'no registry reachable'
+          : 'the pull failed';
       log(`cannot pull ${wanted} (${reason}); using ${LOCAL_CONSUL_IMAGE} built from the local binary`);
     }
     if (await imageExists(LOCAL_CONSUL_IMAGE)) return remember(LOCAL_CONSUL_IMAGE);
