@@ -1,0 +1,569 @@
+/**
+ * A health-aware client-side load balancer: the healthy instances of a service, kept current
+ * through the shared watcher (`consul.watch.service`), a strategy to pick one, and an HTTP
+ * helper that sends to a picked instance and retries on another one.
+ *
+ * @packageDocumentation
+ */
+import { setMaxListeners } from 'node:events';
+import { EventEmitter } from 'eventemitter3';
+import type { Logger } from 'pino';
+import type { HeadersInit } from 'undici';
+import { Headers } from 'undici';
+import type { ServiceEntry } from '../api/health.js';
+import type { ClientResource } from '../client.js';
+import { toMilliseconds, type Duration } from '../duration.js';
+import { ClosedError, ConsulUnavailableError, TimeoutError, ValidationError } from '../errors.js';
+import type { Watch, WatchOptions } from '../watch/types.js';
+import type { ServiceWatchOptions, Watches } from '../watch/watches.js';
+import {
+  BalancerResponse,
+  classifyFailure,
+  InstanceHttpClient,
+  type InstanceAnswer,
+} from './balancer-http.js';
+import {
+  createStrategy,
+  diffMembers,
+  memberKey,
+  toMembers,
+  type BalancerInstance,
+  type BalancerMember,
+  type BalancerStrategy,
+  type BalancerStrategyName,
+} from './balancer-strategies.js';
+
+/** @internal What a balancer needs from the client (the `Consul` class provides it). */
+export interface BalancerHost {
+  readonly watch: Watches;
+  readonly logger: Logger;
+  track(resource: ClientResource): () => void;
+}
+
+/** Options of {@link Consul.balancer}. */
+export interface BalancerOptions {
+  /** Only instances that carry this tag (or all of these tags). */
+  tag?: string | readonly string[];
+  /** Datacenter of the service. Default: the client's. */
+  datacenter?: string;
+  /** How an instance is chosen; see {@link BalancerStrategyName}. Default `'p2c'`. */
+  strategy?: BalancerStrategyName;
+  /**
+   * Use only instances whose checks all pass (node checks included). Default true. With
+   * false, instances with a warning check are used too (weighted by `Weights.Warning` under
+   * `'weighted'`); critical instances never are.
+   */
+  passingOnly?: boolean;
+  /**
+   * Attempts one `request()` makes at most, each on another instance. Default 3. A call
+   * never sends to the same instance twice, so it also stops when every instance was tried.
+   */
+  maxAttempts?: number;
+  /**
+   * Default per-attempt bound of `request()`: the longest wait for the response headers, then
+   * between two chunks of the body. Default: undici's (300 s).
+   */
+  requestTimeout?: Duration;
+  /** Longest time to connect to an instance. Default 10 s. */
+  connectTimeout?: Duration;
+  /** Scheme of the requests to instances. Default `'http'`. */
+  scheme?: 'http' | 'https';
+  /** ACL token for the watch (needs `service:read` on the service and `node:read`). Default: the client's. */
+  token?: string;
+  /** Consistency mode of the watch's reads. Default: the client's. */
+  consistency?: ServiceWatchOptions['consistency'];
+  /** Read through the agent's cache (`?cached`); see `consul.watch.service`. Default false. */
+  cached?: boolean;
+  /** Loop settings of the underlying watch (`wait`, `timeout`, `minInterval`, `backoff`). */
+  watch?: Pick<WatchOptions, 'wait' | 'timeout' | 'minInterval' | 'backoff'>;
+  /** Closes the balancer when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options of one {@link Balancer.request} call. */
+export interface BalancerRequestInit {
+  /** HTTP method. Default `GET`. */
+  method?: string;
+  /** Request headers. */
+  headers?: HeadersInit;
+  /** Request body. Only replayable bodies are accepted, since a retry sends it again. */
+  body?: string | Uint8Array | null;
+  /** Aborts the call; it then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Per-attempt bound for this call (see {@link BalancerOptions.requestTimeout}). */
+  timeout?: Duration;
+  /** Attempts for this call (see {@link BalancerOptions.maxAttempts}). */
+  maxAttempts?: number;
+}
+
+/** Payload of a balancer's `change` event. */
+export interface BalancerChange {
+  /** Instances now in rotation that were not. */
+  readonly added: readonly BalancerInstance[];
+  /** Instances taken out of rotation (deregistered, or no longer healthy). */
+  readonly removed: readonly BalancerInstance[];
+  /** Instances still in rotation whose address, port, tags, meta, status or weight changed. */
+  readonly updated: readonly BalancerInstance[];
+  /** Every instance in rotation now. */
+  readonly instances: readonly BalancerInstance[];
+}
+
+/** Events of a {@link Balancer}. */
+export interface BalancerEvents {
+  /** The set of instances in rotation changed. Not emitted for the initial list (`ready()` gives it). */
+  change: (change: BalancerChange) => void;
+  /**
+   * The watch failed (transient failures are retried with backoff and the last known
+   * instances stay in use; a fatal one, such as 403, stops the balancer). Also logged.
+   */
+  error: (error: Error) => void;
+}
+
+/** Methods whose requests may be sent twice: a 5xx or a broken connection is retried elsewhere. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** undici's own headers and body timeouts, which apply when no `requestTimeout` is given. */
+const UNDICI_TIMEOUT_MS = 300_000;
+
+function attemptsOption(field: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100)
+    throw new ValidationError(field, `must be an integer from 1 to 100, not ${String(value)}`);
+  return value;
+}
+
+function positiveDuration(field: string, value: Duration | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = toMilliseconds(value, field);
+  if (ms <= 0) throw new ValidationError(field, 'must be positive');
+  return ms;
+}
+
+interface ResolvedRequest {
+  readonly method: string;
+  readonly headers: Headers;
+  readonly body: string | Uint8Array | undefined;
+  readonly maxAttempts: number;
+  readonly timeoutMs: number | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Validates one `request()` call, before anything is sent. */
+function resolveRequest(
+  path: unknown,
+  init: BalancerRequestInit,
+  defaults: { maxAttempts: number; timeoutMs: number | undefined },
+): ResolvedRequest {
+  if (typeof path !== 'string' || !path.startsWith('/'))
+    throw new ValidationError('path', `must be a string starting with '/', not ${String(path)}`);
+  if (init === null || typeof init !== 'object') throw new ValidationError('init', 'must be an object');
+  const method = (init.method ?? 'GET').toUpperCase();
+  if (!/^[A-Z]+$/.test(method)) throw new ValidationError('method', `'${method}' is not an HTTP method`);
+  const body = init.body ?? undefined;
+  if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array))
+    throw new ValidationError(
+      'body',
+      'must be a string or a Uint8Array (a retry must be able to send it again)',
+    );
+  if (body !== undefined && (method === 'GET' || method === 'HEAD'))
+    throw new ValidationError('body', `a ${method} request cannot have a body`);
+  let headers: Headers;
+  try {
+    headers = new Headers(init.headers);
+  } catch (error) {
+    throw new ValidationError('headers', describeError(error));
+  }
+  if (init.signal !== undefined && !(init.signal instanceof AbortSignal))
+    throw new ValidationError('signal', 'must be an AbortSignal');
+  return {
+    method,
+    headers,
+    body,
+    maxAttempts: attemptsOption('maxAttempts', init.maxAttempts, defaults.maxAttempts),
+    timeoutMs: positiveDuration('timeout', init.timeout) ?? defaults.timeoutMs,
+    signal: init.signal,
+  };
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && !error.message.includes(code)
+    ? `${error.message} (${code})`
+    : error.message;
+}
+
+/**
+ * The healthy instances of a service, kept current, and a way to pick one. Created by
+ * `consul.balancer()`.
+ *
+ * - Instances come from `/v1/health/service/<service>` through the shared watcher: a
+ *   failing check takes an instance out of rotation as soon as Consul reports it. While the
+ *   watch cannot reach Consul, the last known instances stay in use.
+ * - `pick()` applies the strategy; `request()` sends an HTTP request to a picked instance
+ *   and retries on another one (see {@link Balancer.request}).
+ *
+ * @example
+ * ```ts
+ * const lb = consul.balancer('api', { tag: 'v2' });
+ * await lb.ready();
+ * const response = await lb.request('/users/42');
+ * console.log(response.instance.id, await response.json());
+ * ```
+ */
+export class Balancer extends EventEmitter<BalancerEvents> implements ClientResource, AsyncDisposable {
+  /** The service name. */
+  readonly service: string;
+  /** The strategy in use. */
+  readonly strategy: BalancerStrategyName;
+
+  readonly #logger: Logger;
+  readonly #strategy: BalancerStrategy;
+  readonly #description: string;
+  readonly #maxAttempts: number;
+  readonly #requestTimeoutMs: number | undefined;
+  readonly #watch: Watch<ServiceEntry[]>;
+  readonly #includeWarning: boolean;
+  readonly #http: InstanceHttpClient;
+  readonly #consumer: Promise<void>;
+  readonly #untrack: () => void;
+  readonly #signal: AbortSignal | undefined;
+  /** Aborted on close: ends every request still running. */
+  readonly #closer = new AbortController();
+  readonly #outstanding = new Map<string, number>();
+  #members: readonly BalancerMember[] | undefined;
+  #readyWaiters: { resolve(instances: BalancerInstance[]): void; reject(error: unknown): void }[] = [];
+  #ending: { reason: unknown } | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #onAbort = (): void => {
+    this.close().catch((error: unknown) =>
+      this.#logger.error({ err: error }, 'consulkit: closing an aborted balancer failed'),
+    );
+  };
+
+  /**
+   * @internal Use `consul.balancer(service, options)`.
+   * @throws ValidationError for a bad service name or options
+   */
+  constructor(host: BalancerHost, service: string, options: BalancerOptions = {}) {
+    if (options === null || typeof options !== 'object')
+      throw new ValidationError('options', 'must be an object');
+    const {
+      tag,
+      datacenter,
+      strategy,
+      passingOnly = true,
+      maxAttempts,
+      requestTimeout,
+      connectTimeout,
+      scheme = 'http',
+      token,
+      consistency,
+      cached,
+      watch: loop = {},
+      signal,
+    } = options;
+    if (typeof passingOnly !== 'boolean') throw new ValidationError('passingOnly', 'must be a boolean');
+    if (scheme !== 'http' && scheme !== 'https')
+      throw new ValidationError('scheme', `must be 'http' or 'https', not ${String(scheme)}`);
+    if (signal !== undefined && !(signal instanceof AbortSignal))
+      throw new ValidationError('signal', 'must be an AbortSignal');
+    const chosen = createStrategy(strategy);
+    const attempts = attemptsOption('maxAttempts', maxAttempts, DEFAULT_MAX_ATTEMPTS);
+    const requestTimeoutMs = positiveDuration('requestTimeout', requestTimeout);
+    const connectTimeoutMs = positiveDuration('connectTimeout', connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const watchOptions: ServiceWatchOptions = {
+      ...loop,
+      passing: passingOnly,
+      ...(tag !== undefined && { tag }),
+      ...(datacenter !== undefined && { datacenter }),
+      ...(token !== undefined && { token }),
+      ...(consistency !== undefined && { consistency }),
+      ...(cached !== undefined && { cached }),
+    };
+    // Opened last among the checks: it validates the name and the watch options, and once it
+    // exists the balancer must be closed to release it.
+    const watch = host.watch.service(service, watchOptions);
+    super();
+    this.service = service;
+    this.strategy = chosen.name;
+    this.#strategy = chosen;
+    this.#maxAttempts = attempts;
+    this.#requestTimeoutMs = requestTimeoutMs;
+    this.#includeWarning = !passingOnly;
+    this.#description = [
+      `service '${service}'`,
+      ...(tag !== undefined ? [`tag ${[tag].flat().join(',')}`] : []),
+      ...(datacenter !== undefined ? [`datacenter ${datacenter}`] : []),
+      passingOnly ? 'passing only' : 'passing or warning',
+    ].join(', ');
+    this.#logger = host.logger.child({ primitive: 'balancer', service });
+    this.#http = new InstanceHttpClient({ scheme, connectTimeoutMs });
+    // Every running request listens on this signal (undici adds one listener per request):
+    // many concurrent requests are normal here, not a leak.
+    setMaxListeners(0, this.#closer.signal);
+    this.#signal = signal;
+    this.#watch = watch;
+    // The watch loop has logged its failures already (warn while retrying, error when fatal).
+    this.#watch.on('error', (error) => this.#emit('error', error));
+    this.#untrack = host.track(this);
+    this.#consumer = this.#consume();
+    if (signal?.aborted) this.#onAbort();
+    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** Whether the balancer has stopped: closed, or its watch failed fatally. */
+  get closed(): boolean {
+    return this.#ending !== undefined;
+  }
+
+  /**
+   * Resolves with the instances in rotation once the service was read (at once if it has
+   * been); an empty list when none is healthy.
+   *
+   * @throws the watch's fatal error (e.g. `PermissionDeniedError`), or `ClosedError` if the
+   *   balancer was closed first
+   */
+  ready(): Promise<BalancerInstance[]> {
+    if (this.#members !== undefined) return Promise.resolve(this.instances());
+    if (this.#ending !== undefined) return Promise.reject(this.#ending.reason);
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+  }
+
+  /** The instances in rotation, ordered by node then ID; empty before `ready()`. */
+  instances(): BalancerInstance[] {
+    return (this.#members ?? []).map((member) => member.instance);
+  }
+
+  /** Picks an instance with the strategy; `undefined` when none is in rotation (or before `ready()`). */
+  pick(): BalancerInstance | undefined {
+    return this.#pickMember(new Set())?.instance;
+  }
+
+  /** Requests `lb.request()` has outstanding on an instance now (what `'p2c'` compares). */
+  outstanding(instance: Pick<BalancerInstance, 'node' | 'id'>): number {
+    return this.#outstanding.get(memberKey(instance.node, instance.id)) ?? 0;
+  }
+
+  /**
+   * Sends an HTTP request to a picked instance (`<scheme>://<address>:<port><path>`) and
+   * resolves with its response, a standard Fetch `Response` that also tells which
+   * `instance` answered and after how many `attempts`. Waits for `ready()` first.
+   *
+   * Retries, each on an instance this call has not tried yet, up to `maxAttempts`:
+   * - when the connection could not be made (refused, unreachable, connect timeout), for
+   *   any method, since the instance never saw the request;
+   * - when the connection broke after the request was sent, and on a 5xx answer, only for
+   *   idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE, TRACE).
+   * A 5xx on the last attempt is returned as it is; an attempt that gets no response headers
+   * within the timeout is not retried (the instance may still be working on it). A request is
+   * outstanding on its instance (for `'p2c'`) until its response headers arrive.
+   *
+   * @param path - path and query string, starting with `/`
+   * @throws ConsulUnavailableError when no instance is in rotation, or when every attempt
+   *   failed to get a response (its `cause` is the last failure)
+   * @throws TimeoutError when an attempt got no response headers in time
+   * @throws ClosedError when the balancer was closed before or during the call
+   * @throws the signal's reason when `init.signal` aborted the call
+   * @throws ValidationError for a bad path or init, before anything is sent
+   */
+  async request(path: string, init: BalancerRequestInit = {}): Promise<BalancerResponse> {
+    const {
+      method,
+      headers,
+      body,
+      maxAttempts,
+      timeoutMs,
+      signal: callerSignal,
+    } = resolveRequest(path, init, {
+      maxAttempts: this.#maxAttempts,
+      timeoutMs: this.#requestTimeoutMs,
+    });
+    // The query string may carry user data: messages and logs name the path only.
+    const route = path.split('?')[0] ?? path;
+    if (this.#ending !== undefined) throw this.#ending.reason;
+    callerSignal?.throwIfAborted();
+    await this.#whenReady(callerSignal);
+    const signal = callerSignal ? AbortSignal.any([this.#closer.signal, callerSignal]) : this.#closer.signal;
+    const idempotent = IDEMPOTENT_METHODS.has(method);
+    const tried = new Set<string>();
+    let lastFailure: { error: unknown; instance: BalancerInstance } | undefined;
+
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      const member = this.#pickMember(tried);
+      if (member === undefined) break;
+      tried.add(member.key);
+      const { instance } = member;
+      let answer: InstanceAnswer;
+      this.#begin(member.key);
+      try {
+        answer = await this.#http.send(instance, { method, path, headers, body, timeoutMs, signal });
+      } catch (error) {
+        if (this.#closer.signal.aborted) throw new ClosedError('the balancer was closed');
+        if (callerSignal?.aborted) throw callerSignal.reason;
+        const failure = classifyFailure(error);
+        const origin = this.#http.originOf(instance);
+        if (failure === 'timeout') {
+          throw new TimeoutError(
+            `${this.#description}: instance ${instance.id} at ${origin} sent no response headers within ${timeoutMs ?? UNDICI_TIMEOUT_MS} ms`,
+            timeoutMs ?? UNDICI_TIMEOUT_MS,
+            { cause: error },
+          );
+        }
+        lastFailure = { error, instance };
+        const retryable = failure === 'not-sent' || (failure === 'connection' && idempotent);
+        this.#logger.debug(
+          { err: error, instance: instance.id, origin, attempt, retryable },
+          'consulkit: a balanced request failed',
+        );
+        if (!retryable) {
+          throw new ConsulUnavailableError(
+            `${this.#description}: ${method} ${route} to instance ${instance.id} at ${origin} failed: ${describeError(error)}`,
+            { cause: error },
+          );
+        }
+        continue;
+      } finally {
+        this.#end(member.key);
+      }
+      if (answer.status >= 500 && idempotent && attempt < maxAttempts && this.#hasUntried(tried)) {
+        this.#logger.debug(
+          { instance: instance.id, status: answer.status, attempt },
+          'consulkit: a balanced request got a 5xx; retrying on another instance',
+        );
+        await this.#http
+          .discard(answer)
+          .catch((error: unknown) =>
+            this.#logger.debug(
+              { err: error },
+              'consulkit: dropping a 5xx response body failed; its connection is closed',
+            ),
+          );
+        continue;
+      }
+      return this.#http.respond(answer, instance, attempt);
+    }
+
+    if (lastFailure !== undefined) {
+      throw new ConsulUnavailableError(
+        `${this.#description}: ${method} ${route} failed on ${tried.size} instance(s); the last, ${lastFailure.instance.id} at ${this.#http.originOf(lastFailure.instance)}: ${describeError(lastFailure.error)}`,
+        { cause: lastFailure.error },
+      );
+    }
+    throw new ConsulUnavailableError(`${this.#description}: no instance is available`);
+  }
+
+  /**
+   * Stops the watch and closes the connections to instances: requests still running fail
+   * with `ClosedError`, and response bodies still being read are cut off. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  /** Same as {@link Balancer.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#untrack();
+    this.#stop(new ClosedError('the balancer was closed'));
+    this.#closer.abort(new ClosedError('the balancer was closed'));
+    const results = await Promise.allSettled([this.#watch.close(), this.#http.close(), this.#consumer]);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  async #consume(): Promise<void> {
+    try {
+      for await (const entries of this.#watch) {
+        if (this.#ending !== undefined) break;
+        this.#apply(entries);
+      }
+      this.#stop(new ClosedError('the balancer was closed'));
+    } catch (error) {
+      // A fatal watch failure: the watch already reported it on `error`.
+      this.#stop(error);
+    }
+  }
+
+  #apply(entries: readonly ServiceEntry[]): void {
+    const next = toMembers(entries, this.#includeWarning);
+    const previous = this.#members;
+    this.#members = next;
+    if (previous === undefined) {
+      for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve(this.instances());
+      return;
+    }
+    const diff = diffMembers(previous, next);
+    if (diff.added.length + diff.removed.length + diff.updated.length === 0) return;
+    this.#emit('change', { ...diff, instances: this.instances() });
+  }
+
+  #pickMember(exclude: ReadonlySet<string>): BalancerMember | undefined {
+    return this.#strategy.pick(this.#members ?? [], {
+      outstanding: (key) => this.#outstanding.get(key) ?? 0,
+      random: Math.random,
+      exclude,
+    });
+  }
+
+  #hasUntried(tried: ReadonlySet<string>): boolean {
+    // Weight 0 takes an instance out of rotation under 'weighted' only.
+    return (this.#members ?? []).some(
+      (member) => !tried.has(member.key) && (this.strategy !== 'weighted' || member.weight > 0),
+    );
+  }
+
+  #begin(key: string): void {
+    this.#outstanding.set(key, (this.#outstanding.get(key) ?? 0) + 1);
+  }
+
+  #end(key: string): void {
+    const count = (this.#outstanding.get(key) ?? 1) - 1;
+    if (count <= 0) this.#outstanding.delete(key);
+    else this.#outstanding.set(key, count);
+  }
+
+  async #whenReady(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#members !== undefined) return;
+    if (signal === undefined) {
+      await this.ready();
+      return;
+    }
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([
+        this.ready(),
+        new Promise<never>((_resolve, reject) => {
+          onAbort = () => reject(signal.reason);
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #stop(reason: unknown): void {
+    if (this.#ending !== undefined) return;
+    this.#ending = { reason };
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(reason);
+  }
+
+  #emit<E extends keyof BalancerEvents>(event: E, ...args: EventEmitter.EventArgs<BalancerEvents, E>): void {
+    // A listener that throws must not break the loop feeding the balancer: it is logged and
+    // reported on `error` instead.
+    try {
+      this.emit(event, ...args);
+    } catch (error) {
+      this.#logger.error({ err: error, event }, `consulkit: a balancer '${event}' listener threw`);
+      if (event !== 'error')
+        this.#emit('error', error instanceof Error ? error : new Error(String(error), { cause: error }));
+    }
+  }
+}

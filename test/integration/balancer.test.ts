@@ -1,0 +1,525 @@
+/**
+ * The balancer against the shared Consul agent. The instances are this test's own
+ * `node:http` servers on 127.0.0.1 (application backends, not a Consul stand-in), registered
+ * on the agent with TTL checks the tests pass, warn and fail.
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Check,
+  ClosedError,
+  Consul,
+  ConsulUnavailableError,
+  PermissionDeniedError,
+  ValidationError,
+  type Balancer,
+  type BalancerChange,
+  type BalancerInstance,
+  type BalancerResponse,
+  type ServiceWeights,
+} from '../../src/index.js';
+import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
+import { sharedConsulAddress } from '../support/consul.js';
+
+type Mode = 'ok' | '503' | 'hold';
+
+/** One application backend: answers with its name, a 503, or not at all until released. */
+class Backend {
+  readonly hits: { method: string; path: string }[] = [];
+  readonly held: ServerResponse[] = [];
+  mode: Mode = 'ok';
+  port = 0;
+  readonly server: Server;
+
+  constructor(readonly name: string) {
+    this.server = createServer((request, response) => {
+      this.hits.push({ method: request.method ?? '', path: request.url ?? '' });
+      request.resume();
+      if (this.mode === 'hold') this.held.push(response);
+      else if (this.mode === '503') {
+        response.statusCode = 503;
+        response.end(`${this.name} is busy`);
+      } else response.end(this.name);
+    });
+  }
+
+  async start(): Promise<this> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  release(): void {
+    for (const response of this.held.splice(0)) response.end(this.name);
+  }
+
+  async stop(): Promise<void> {
+    this.release();
+    if (!this.server.listening) return;
+    const closed = once(this.server, 'close');
+    this.server.close();
+    this.server.closeAllConnections();
+    await closed;
+  }
+}
+
+interface Fixture {
+  name: string;
+  backends: Backend[];
+  ids: string[];
+  checkId(index: number): string;
+}
+
+let consul: Consul;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(() => {
+  consul = new Consul({ address: sharedConsulAddress() });
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+afterAll(async () => {
+  await consul.close();
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+): Promise<T> {
+  const deadline = performance.now() + 15_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** Three backends registered as instances of a fresh service, all passing in the catalog. */
+async function fixture(weights: (ServiceWeights | undefined)[] = []): Promise<Fixture> {
+  const name = `lb-${randomBytes(4).toString('hex')}`;
+  const backends = await Promise.all([1, 2, 3].map((n) => new Backend(`${name}-${n}`).start()));
+  const ids = backends.map((backend) => backend.name);
+  cleanups.push(async () => {
+    await Promise.all(backends.map((backend) => backend.stop()));
+  });
+  for (const [i, backend] of backends.entries()) {
+    const weight = weights[i];
+    await consul.agent.service.register({
+      Name: name,
+      ID: backend.name,
+      Address: '127.0.0.1',
+      Port: backend.port,
+      Tags: ['blue', i === 0 ? 'first' : 'rest'],
+      Meta: { n: String(i + 1) },
+      ...(weight !== undefined && { Weights: weight }),
+      Check: Check.ttl('10m', { status: 'passing' }),
+    });
+    cleanups.push(() => consul.agent.service.deregister(backend.name));
+  }
+  await waitFor('3 passing instances', async () => {
+    const entries = await consul.health.service(name, { passing: true });
+    return entries.length === 3;
+  });
+  return { name, backends, ids, checkId: (index) => `service:${ids[index] ?? ''}` };
+}
+
+function track(lb: Balancer): Balancer {
+  cleanups.push(() => lb.close());
+  return lb;
+}
+
+function nextChange(lb: Balancer): Promise<BalancerChange> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no change event within 10 s')), 10_000);
+    lb.once('change', (change) => {
+      clearTimeout(timer);
+      resolve(change);
+    });
+  });
+}
+
+function picks(lb: Balancer, times: number): string[] {
+  return Array.from({ length: times }, () => lb.pick()?.id ?? 'none');
+}
+
+function tally(ids: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const id of ids) counts[id] = (counts[id] ?? 0) + 1;
+  return counts;
+}
+
+async function textOf(response: BalancerResponse): Promise<string> {
+  return response.text();
+}
+
+describe('balancer', () => {
+  it('uses only passing instances, with their address, port, tags and meta', async () => {
+    const { name, backends, ids, checkId } = await fixture();
+    await consul.agent.check.fail(checkId(2), 'down for the test');
+    await waitFor('the catalog to see the failure', async () => {
+      const entries = await consul.health.service(name, { passing: true });
+      return entries.length === 2;
+    });
+    const lb = track(consul.balancer(name));
+    expect(lb.strategy).toBe('p2c');
+    const instances = await lb.ready();
+    expect(instances.map((instance) => instance.id)).toEqual(ids.slice(0, 2));
+    const first = instances[0] as BalancerInstance;
+    expect(first).toMatchObject({
+      id: ids[0],
+      address: '127.0.0.1',
+      port: backends[0]?.port,
+      tags: ['blue', 'first'],
+      meta: { n: '1' },
+      status: 'passing',
+      weight: 1,
+    });
+    expect(typeof first.node).toBe('string');
+    expect(new Set(picks(lb, 60))).toEqual(new Set(ids.slice(0, 2)));
+
+    const back = nextChange(lb);
+    await consul.agent.check.pass(checkId(2));
+    const change = await back;
+    expect(change.added.map((instance) => instance.id)).toEqual([ids[2]]);
+    expect(change.removed).toEqual([]);
+    expect(change.instances).toHaveLength(3);
+    expect(new Set(picks(lb, 90))).toEqual(new Set(ids));
+  });
+
+  it('takes a failing instance out of rotation once the change arrives', async () => {
+    const { name, ids, checkId } = await fixture();
+    const lb = track(consul.balancer(name, { strategy: 'random' }));
+    await lb.ready();
+    expect(new Set(picks(lb, 90))).toEqual(new Set(ids));
+
+    const change = nextChange(lb);
+    await consul.agent.check.fail(checkId(1));
+    const { removed, added, instances } = await change;
+    expect(removed.map((instance) => instance.id)).toEqual([ids[1]]);
+    expect(added).toEqual([]);
+    expect(instances.map((instance) => instance.id)).toEqual([ids[0], ids[2]]);
+    expect(lb.instances().map((instance) => instance.id)).toEqual([ids[0], ids[2]]);
+    expect(picks(lb, 90)).not.toContain(ids[1]);
+  });
+
+  it('filters by tag', async () => {
+    const { name, ids } = await fixture();
+    const lb = track(consul.balancer(name, { tag: 'first' }));
+    expect((await lb.ready()).map((instance) => instance.id)).toEqual([ids[0]]);
+  });
+
+  it('round-robin cycles through every instance', async () => {
+    const { name, ids } = await fixture();
+    const lb = track(consul.balancer(name, { strategy: 'round-robin' }));
+    await lb.ready();
+    const sequence = picks(lb, 9);
+    expect(new Set(sequence.slice(0, 3))).toEqual(new Set(ids));
+    for (let i = 3; i < 9; i += 1) expect(sequence[i]).toBe(sequence[i - 3]);
+  });
+
+  it("weighted follows Consul's Weights.Passing", async () => {
+    const { name, ids } = await fixture([
+      { Passing: 1, Warning: 1 },
+      { Passing: 1, Warning: 1 },
+      { Passing: 8, Warning: 1 },
+    ]);
+    const lb = track(consul.balancer(name, { strategy: 'weighted' }));
+    const instances = await lb.ready();
+    expect(instances.map((instance) => instance.weight)).toEqual([1, 1, 8]);
+    const counts = tally(picks(lb, 4_000));
+    // Expected shares 10 %, 10 %, 80 %; loose bounds.
+    expect(counts[ids[2] ?? '']).toBeGreaterThan(2_900);
+    expect(counts[ids[0] ?? '']).toBeGreaterThan(150);
+    expect(counts[ids[0] ?? '']).toBeLessThan(800);
+    expect(counts[ids[1] ?? '']).toBeGreaterThan(150);
+    expect(counts[ids[1] ?? '']).toBeLessThan(800);
+  });
+
+  it('uses warning instances with Weights.Warning only when passingOnly is false', async () => {
+    const { name, ids, checkId } = await fixture([
+      { Passing: 1, Warning: 1 },
+      { Passing: 2, Warning: 0 },
+      { Passing: 3, Warning: 1 },
+    ]);
+    await consul.agent.check.warn(checkId(1), 'degraded');
+    await consul.agent.check.warn(checkId(2), 'degraded');
+    await waitFor('the warnings in the catalog', async () => {
+      const entries = await consul.health.service(name, { passing: true });
+      return entries.length === 1;
+    });
+    const strict = track(consul.balancer(name));
+    const lenient = track(consul.balancer(name, { passingOnly: false, strategy: 'weighted' }));
+    expect((await strict.ready()).map((instance) => instance.id)).toEqual([ids[0]]);
+    const instances = await lenient.ready();
+    expect(instances.map((instance) => [instance.id, instance.status, instance.weight])).toEqual([
+      [ids[0], 'passing', 1],
+      [ids[1], 'warning', 0],
+      [ids[2], 'warning', 1],
+    ]);
+    // Weight 0 takes the second out of rotation; the other two share evenly.
+    const counts = tally(picks(lenient, 2_000));
+    expect(counts[ids[1] ?? '']).toBeUndefined();
+    expect(counts[ids[0] ?? '']).toBeGreaterThan(700);
+    expect(counts[ids[2] ?? '']).toBeGreaterThan(700);
+
+    const change = nextChange(lenient);
+    await consul.agent.check.fail(checkId(2));
+    expect((await change).removed.map((instance) => instance.id)).toEqual([ids[2]]);
+  });
+
+  it('p2c avoids the instance with requests outstanding', async () => {
+    const { name, backends, ids } = await fixture();
+    const slow = backends[0] as Backend;
+    slow.mode = 'hold';
+    const lb = track(consul.balancer(name));
+    await lb.ready();
+    // Send until one request is stuck on the slow backend; the others answer at once.
+    const held = waitFor('the slow backend to hold a request', () => slow.held.length > 0).then(
+      () => 'held' as const,
+    );
+    // (The pending request is wrapped: a promise returned from the probe would be awaited.)
+    const { stuck } = await waitFor('a request held by the slow backend', async () => {
+      const pending = lb.request('/work');
+      const settled = await Promise.race([pending.then((response) => ({ response })), held]);
+      if (settled === 'held') return { stuck: pending };
+      await textOf(settled.response);
+      return undefined;
+    });
+    const slowInstance = lb.instances()[0] as BalancerInstance;
+    expect(slowInstance.id).toBe(ids[0]);
+    expect(lb.outstanding(slowInstance)).toBe(1);
+    // Any two distinct instances include an idle one, so the busy one can never win.
+    expect(picks(lb, 300)).not.toContain(ids[0]);
+
+    slow.release();
+    const response = await stuck;
+    expect(response.instance.id).toBe(ids[0]);
+    expect(await response.text()).toBe(ids[0]);
+    expect(lb.outstanding(slowInstance)).toBe(0);
+    expect(new Set(picks(lb, 90))).toContain(ids[0]);
+  });
+
+  it('request() sends to an instance and retries on another when a connection is refused', async () => {
+    const { name, backends, ids } = await fixture();
+    const lb = track(consul.balancer(name, { strategy: 'round-robin' }));
+    await lb.ready();
+    const first = await lb.request('/hello?x=1', { headers: { 'x-test': 'yes' } });
+    expect(first.status).toBe(200);
+    expect(first.attempts).toBe(1);
+    expect(await first.text()).toBe(first.instance.id);
+    const backend = backends.find((candidate) => candidate.name === first.instance.id);
+    expect(backend?.hits.at(-1)).toEqual({ method: 'GET', path: '/hello?x=1' });
+
+    // The second backend goes away while Consul still lists it as passing.
+    await backends[1]?.stop();
+    const results: BalancerResponse[] = [];
+    for (let i = 0; i < 6; i += 1) results.push(await lb.request('/'));
+    for (const result of results) {
+      expect(result.status).toBe(200);
+      expect(await result.text()).not.toBe(ids[1]);
+    }
+    // Round-robin sends every third call to the dead backend first: those took two attempts.
+    expect(results.filter((result) => result.attempts === 2)).toHaveLength(2);
+
+    // A refused connection never reached the instance, so even a POST is retried.
+    const posts: BalancerResponse[] = [];
+    for (let i = 0; i < 3; i += 1)
+      posts.push(await lb.request('/orders', { method: 'POST', body: '{"n":1}' }));
+    expect(posts.map((post) => post.status)).toEqual([200, 200, 200]);
+    expect(posts.some((post) => post.attempts === 2)).toBe(true);
+  });
+
+  it('request() retries a 5xx on another instance for GET but not for POST', async () => {
+    const { name, backends, ids } = await fixture();
+    const busy = backends[1] as Backend;
+    busy.mode = '503';
+    const lb = track(consul.balancer(name, { strategy: 'round-robin' }));
+    await lb.ready();
+
+    const gets: BalancerResponse[] = [];
+    for (let i = 0; i < 6; i += 1) gets.push(await lb.request('/items'));
+    expect(gets.map((get) => get.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(busy.hits.filter((hit) => hit.method === 'GET')).toHaveLength(2);
+    expect(gets.filter((get) => get.attempts === 2)).toHaveLength(2);
+
+    const posts: BalancerResponse[] = [];
+    for (let i = 0; i < 3; i += 1) posts.push(await lb.request('/items', { method: 'post', body: 'x' }));
+    const refused = posts.filter((post) => post.status === 503);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.instance.id).toBe(ids[1]);
+    expect(refused[0]?.attempts).toBe(1);
+    expect(await refused[0]?.text()).toBe(`${ids[1]} is busy`);
+    expect(busy.hits.filter((hit) => hit.method === 'POST')).toHaveLength(1);
+  });
+
+  it('request() serves many concurrent calls, spread over the instances, without listener warnings', async () => {
+    const { name, backends, ids } = await fixture();
+    const lb = track(consul.balancer(name));
+    await lb.ready();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const responses = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          lb.request(`/many/${i}`, i % 2 === 0 ? {} : { signal: controller.signal }),
+        ),
+      );
+      const bodies = await Promise.all(responses.map((response) => response.text()));
+      expect(new Set(bodies)).toEqual(new Set(ids));
+      expect(backends.reduce((sum, backend) => sum + backend.hits.length, 0)).toBe(40);
+      for (const instance of lb.instances()) expect(lb.outstanding(instance)).toBe(0);
+      await sleep(10);
+      expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('request() rejects with the reason of its aborted signal', async () => {
+    const { name, backends } = await fixture();
+    for (const backend of backends) backend.mode = 'hold';
+    const lb = track(consul.balancer(name));
+    await lb.ready();
+    const controller = new AbortController();
+    const pending = lb.request('/', { signal: controller.signal }).catch((thrown: unknown) => thrown);
+    await waitFor('the request to be held', () => backends.some((backend) => backend.held.length > 0));
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+    expect(backends.reduce((sum, backend) => sum + backend.hits.length, 0)).toBe(1);
+    for (const instance of lb.instances()) expect(lb.outstanding(instance)).toBe(0);
+  });
+
+  it('request() never tries an instance twice in one call, and returns the last 5xx', async () => {
+    const { name, backends } = await fixture();
+    for (const backend of backends) backend.mode = '503';
+    const lb = track(consul.balancer(name, { maxAttempts: 5 }));
+    await lb.ready();
+    const response = await lb.request('/');
+    expect(response.status).toBe(503);
+    expect(response.attempts).toBe(3);
+    expect(backends.map((backend) => backend.hits.length)).toEqual([1, 1, 1]);
+
+    const limited = await lb.request('/', { maxAttempts: 2 });
+    expect(limited.attempts).toBe(2);
+  });
+
+  it('fails with ConsulUnavailableError naming the service when no instance is available', async () => {
+    const missing = `lb-missing-${randomBytes(4).toString('hex')}`;
+    const lb = track(consul.balancer(missing));
+    expect(await lb.ready()).toEqual([]);
+    expect(lb.pick()).toBeUndefined();
+    const error = await lb.request('/').catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(ConsulUnavailableError);
+    expect((error as ConsulUnavailableError).code).toBe('UNAVAILABLE');
+    expect((error as Error).message).toContain(missing);
+
+    // Every instance listed but none reachable: the last connection failure is the cause.
+    const { name, backends } = await fixture();
+    await Promise.all(backends.map((backend) => backend.stop()));
+    const dead = track(consul.balancer(name));
+    await dead.ready();
+    const unreachable = await dead.request('/').catch((thrown: unknown) => thrown);
+    expect(unreachable).toBeInstanceOf(ConsulUnavailableError);
+    expect((unreachable as Error).message).toContain(name);
+    expect(((unreachable as Error).cause as { code?: string }).code).toBe('ECONNREFUSED');
+  });
+
+  it('rejects bad input before sending', async () => {
+    const { name } = await fixture();
+    expect(() => consul.balancer(name, { strategy: 'fastest' as 'p2c' })).toThrow(ValidationError);
+    expect(() => consul.balancer('bad/name')).toThrow(ValidationError);
+    const lb = track(consul.balancer(name));
+    await expect(lb.request('no-slash')).rejects.toBeInstanceOf(ValidationError);
+    await expect(lb.request('/', { method: 'GET', body: 'x' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(lb.request('/', { maxAttempts: 0 })).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('close() stops the watch and running requests; it is idempotent', async () => {
+    const { name, backends, checkId } = await fixture();
+    await using own = new Consul({ address: sharedConsulAddress() });
+    const lb = own.balancer(name, { strategy: 'round-robin' });
+    await lb.ready();
+    const change = nextChange(lb);
+    await consul.agent.check.fail(checkId(0));
+    await change;
+    expect(own.watch.stats().loops).toBe(1);
+
+    const slow = backends[1] as Backend;
+    slow.mode = 'hold';
+    const running = lb.request('/slow', { maxAttempts: 1 }).catch((thrown: unknown) => thrown);
+    await waitFor('the request to be held', () => slow.held.length > 0);
+
+    await Promise.all([lb.close(), lb.close(), lb[Symbol.asyncDispose]()]);
+    expect(lb.closed).toBe(true);
+    expect(await running).toBeInstanceOf(ClosedError);
+    expect(own.watch.stats().loops).toBe(0);
+    await expect(lb.request('/')).rejects.toBeInstanceOf(ClosedError);
+
+    const before = own.stats().blockingRequests;
+    await consul.agent.check.pass(checkId(0));
+    await consul.agent.check.fail(checkId(2));
+    await sleep(500);
+    expect(own.stats().blockingRequests).toBe(before);
+  });
+
+  it('is closed by consul.close() and by its signal', async () => {
+    const { name } = await fixture();
+    const own = new Consul({ address: sharedConsulAddress() });
+    const lb = own.balancer(name);
+    await lb.ready();
+    await own.close();
+    expect(lb.closed).toBe(true);
+    await expect(lb.request('/')).rejects.toBeInstanceOf(ClosedError);
+
+    const controller = new AbortController();
+    const aborted = track(consul.balancer(name, { signal: controller.signal }));
+    await aborted.ready();
+    controller.abort();
+    await waitFor('the balancer to close', () => aborted.closed);
+  });
+});
+
+describe('balancer on an agent with ACLs', () => {
+  let agent: ConsulInstance | undefined;
+
+  beforeAll(async () => {
+    agent = await startConsul({ acl: true });
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+  });
+
+  it('stops on a fatal watch error: error emitted, ready() and request() reject', async () => {
+    // An unknown token is refused with 403 on every read: not retryable, so the watch stops.
+    const client = new Consul({ address: agent?.address ?? '', token: randomBytes(16).toString('hex') });
+    try {
+      const lb = client.balancer('web');
+      const errors: Error[] = [];
+      lb.on('error', (error) => errors.push(error));
+      await expect(lb.ready()).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(PermissionDeniedError);
+      expect(lb.closed).toBe(true);
+      await expect(lb.request('/')).rejects.toBeInstanceOf(PermissionDeniedError);
+      await lb.close();
+    } finally {
+      await client.close();
+    }
+  });
+});
