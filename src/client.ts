@@ -21,6 +21,9 @@ import { Election, type ElectionOptions } from './primitives/election.js';
 import { Lock } from './primitives/lock.js';
 import type { LockOptions } from './primitives/lock-options.js';
 import { Semaphore, type SemaphoreOptions } from './primitives/semaphore.js';
+import { ConfigMap, type ConfigMapOptions } from './primitives/config-map.js';
+import type { ConfigDecode, DecodedValue } from './primitives/config-decoders.js';
+import { Balancer, type BalancerOptions } from './primitives/balancer.js';
 import type { RegisterServiceOptions } from './primitives/registration-options.js';
 import { Transport, type TransportStats } from './transport/transport.js';
 import { WatchEngine } from './watch/engine.js';
@@ -145,6 +148,42 @@ export class Consul implements AsyncDisposable {
    */
   election(key: string, options: ElectionOptions = {}): Election {
     return new Election(this, key, options);
+  }
+
+  /**
+   * A watched config map: every key under `prefix` (a folder; keys are relative to it),
+   * decoded with `decode` (`'string'` by default, `'json'`, `'buffer'` or a function), kept
+   * current through the shared watcher. See {@link ConfigMap}.
+   *
+   * @example
+   * ```ts
+   * const cfg = consul.configMap('app/config', { decode: 'json' });
+   * await cfg.ready();
+   * cfg.on('change', ({ added, changed, removed }) => reload(cfg.toObject()));
+   * ```
+   * @throws ValidationError for a bad prefix or options, before any request
+   */
+  configMap<D extends ConfigDecode = 'string'>(
+    prefix: string,
+    options: ConfigMapOptions<D> = {},
+  ): ConfigMap<DecodedValue<D>> {
+    return new ConfigMap<DecodedValue<D>>(this, prefix, options);
+  }
+
+  /**
+   * A health-aware load balancer over the instances of `service` (passing ones by default),
+   * kept current through the shared watcher: `pick()` with a strategy (`'p2c'` by default)
+   * and `request(path, init)` over HTTP with retries on another instance. See {@link Balancer}.
+   *
+   * @example
+   * ```ts
+   * const lb = consul.balancer('api', { tag: 'v2' });
+   * const response = await lb.request('/users/42');
+   * ```
+   * @throws ValidationError for a bad service name or options, before any request
+   */
+  balancer(service: string, options: BalancerOptions = {}): Balancer {
+    return new Balancer(this, service, options);
   }
 
   /** Request and connection counters of this client. */

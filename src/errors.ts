@@ -18,7 +18,8 @@ export type ConsulErrorCode =
   | 'LOCK_LOST'
   | 'CONFLICT'
   | 'CLOSED'
-  | 'TXN_FAILED';
+  | 'TXN_FAILED'
+  | 'DECODE';
 
 /** Base class of every error consulkit raises. */
 export class ConsulError extends Error {
@@ -134,6 +135,25 @@ export class ConflictError extends ConsulError {
 export class ClosedError extends ConsulError {
   constructor(message = 'the Consul client is closed') {
     super('CLOSED', message);
+  }
+}
+
+/**
+ * A value under a config map's prefix could not be decoded (e.g. invalid JSON). The config
+ * map keeps the key's last good value (or leaves the key out if it never had one); `cause`
+ * is what the decoder threw.
+ */
+export class ConfigDecodeError extends ConsulError {
+  /** The key, relative to the config map's prefix. */
+  readonly key: string;
+  /** The full Consul key. */
+  readonly consulKey: string;
+
+  constructor(key: string, consulKey: string, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super('DECODE', `config value '${consulKey}' could not be decoded${reason}`, options);
+    this.key = key;
+    this.consulKey = consulKey;
   }
 }
 

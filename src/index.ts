@@ -16,6 +16,7 @@ export {
   ValidationError,
   LockLostError,
   ConflictError,
+  ConfigDecodeError,
   ClosedError,
   TxnError,
   AclBootstrapError,
@@ -221,3 +222,26 @@ export {
 } from './primitives/lock-options.js';
 export { LOCK_FLAGS, SEMAPHORE_FLAGS } from './primitives/lock-flags.js';
 export { acceptsFencingToken } from './primitives/fencing.js';
+export {
+  ConfigMap,
+  type ConfigMapOptions,
+  type ConfigMapEvents,
+  type ConfigChange,
+  type ConfigSnapshot,
+} from './primitives/config-map.js';
+export type { ConfigDecode, ConfigDecoder, DecodedValue } from './primitives/config-decoders.js';
+export {
+  Balancer,
+  type BalancerOptions,
+  type BalancerRequestInit,
+  type BalancerChange,
+  type BalancerEvents,
+} from './primitives/balancer.js';
+export { BalancerResponse } from './primitives/balancer-http.js';
+export type { BalancerInstance, BalancerStrategyName } from './primitives/balancer-strategies.js';
+export {
+  lockAclRules,
+  semaphoreAclRules,
+  electionAclRules,
+  type AclRulesOptions,
+} from './primitives/lock-acl.js';

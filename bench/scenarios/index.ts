@@ -8,5 +8,14 @@ import { distinctKeys } from './distinct-keys.js';
 import { fanout } from './fanout.js';
 import { idleCost } from './idle.js';
 import { kvThroughput } from './kv-throughput.js';
+import { lockFailover } from './lock-failover.js';
+import { lockHandover } from './lock-handover.js';
 
-export const scenarios: readonly BenchScenario[] = [kvThroughput, fanout, distinctKeys, idleCost];
+export const scenarios: readonly BenchScenario[] = [
+  kvThroughput,
+  fanout,
+  distinctKeys,
+  idleCost,
+  lockHandover,
+  lockFailover,
+];

@@ -1,0 +1,102 @@
+/**
+ * Small helpers around AbortSignal and timers shared by the lock, semaphore and election.
+ *
+ * @packageDocumentation
+ */
+import { toMilliseconds, type Duration } from '../duration.js';
+import { TimeoutError, ValidationError } from '../errors.js';
+
+/** A signal that combines a caller's signal with an optional time bound, and its cleanup. */
+export interface BoundedSignal {
+  readonly signal: AbortSignal;
+  /** Clears the timer; call when the bounded operation settles. */
+  dispose(): void;
+}
+
+/**
+ * Combines the caller's `signal` with a `timeout` (aborting with a {@link TimeoutError}
+ * naming `what`) and any number of internal signals.
+ *
+ * @throws ValidationError for a malformed timeout or a signal that is not an AbortSignal
+ */
+export function boundedSignal(
+  what: string,
+  options: { signal?: AbortSignal | undefined; timeout?: Duration | undefined },
+  ...internal: AbortSignal[]
+): BoundedSignal {
+  const { signal, timeout } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new ValidationError('signal', 'must be an AbortSignal');
+  }
+  const timeoutMs = timeout === undefined ? undefined : toMilliseconds(timeout, 'timeout');
+  const signals = [...internal];
+  if (signal !== undefined) signals.push(signal);
+  let timer: NodeJS.Timeout | undefined;
+  if (timeoutMs !== undefined) {
+    const controller = new AbortController();
+    timer = setTimeout(
+      () => controller.abort(new TimeoutError(`${what} did not complete within ${timeoutMs} ms`, timeoutMs)),
+      timeoutMs,
+    );
+    signals.push(controller.signal);
+  }
+  return {
+    signal: signals.length === 1 ? (signals[0] as AbortSignal) : AbortSignal.any(signals),
+    dispose: () => clearTimeout(timer),
+  };
+}
+
+/**
+ * Settles like `promise`, or rejects with the signal's reason as soon as it aborts. The
+ * promise itself is not cancelled; its eventual rejection is observed so that it never
+ * becomes an unhandled rejection.
+ */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    // The caller has stopped waiting, so the outcome has no one to go to; observing it only
+    // keeps a later rejection from being reported as unhandled.
+    promise.then(ignoreAbandoned, ignoreAbandoned);
+    return Promise.reject(signal.reason as unknown);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as unknown);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function ignoreAbandoned(): void {
+  // See abortable(): an abandoned outcome.
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export function delay(ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason as unknown);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** An AbortController whose signal is already aborted with `reason`. */
+export function abortedSignal(reason: unknown): AbortSignal {
+  const controller = new AbortController();
+  controller.abort(reason);
+  return controller.signal;
+}

@@ -1,0 +1,181 @@
+/**
+ * `consul.lock(key)`: a distributed mutex on one KV key, compatible with Consul's Go
+ * `api.Lock` and `consul lock`.
+ *
+ * @packageDocumentation
+ */
+import { validateKey, type KVPair } from '../api/kv.js';
+import { txnKV } from '../api/txn.js';
+import { ConflictError } from '../errors.js';
+import type { CallOptions } from '../transport/types.js';
+import type { Watch } from '../watch/types.js';
+import { lockFencingToken } from './fencing.js';
+import { describeFlags, LOCK_FLAGS } from './lock-flags.js';
+import {
+  primitiveWatchOptions,
+  resolveSessionOptions,
+  resolveValue,
+  type LockOptions,
+} from './lock-options.js';
+import { holdsLock, lockLossReason, planLock } from './lock-state.js';
+import {
+  acquireWithIndex,
+  SessionPrimitive,
+  type AcquireStep,
+  type PrimitiveHost,
+} from './session-primitive.js';
+
+/**
+ * A distributed lock on one Consul key (`consul.lock(key, options)`).
+ *
+ * How it works (Consul's Go `api.Lock` algorithm): it creates a session (TTL 15 s by
+ * default, renewed every TTL/3), then waits on the key through the shared watcher until no
+ * session holds it, and acquires it for the session with flags 0x2ddccbc058a50c18 (a
+ * one-operation transaction, which is `?acquire=` that also returns the index it wrote: the
+ * fencing token).
+ * After a refused acquire with no holder in sight (a lock-delay is running) it retries with
+ * a short backoff, never spinning. `consul.lock('jobs/x/.lock')` therefore contends with
+ * `consul lock jobs/x …`, and a key with other flags is refused with `ConflictError`.
+ *
+ * While held, the key is watched and the session kept; the lock is lost, `signal` aborts
+ * with a `LockLostError` and `lost` is emitted, as soon as the key is deleted, taken over,
+ * released by someone else, the session is invalidated or destroyed, or renewals keep failing
+ * for a full TTL (see `session-keeper.ts` for the exact guarantee and its limits). Use
+ * {@link Lock.fencingToken} to make the protected resource safe even then.
+ *
+ * Failover after a holder's process crashes (until another process holds the lock): with
+ * the defaults, 2 × TTL (Consul expires a TTL session up to twice its TTL after the last
+ * renewal; 1.8 takes all of it) + lock-delay + up to 1 s of retry backoff, about 45–46 s;
+ * with {@link FAST_FAILOVER} (a 2 s heartbeat check and a 1 s lock-delay) about 3.5 s, at
+ * most 5 s. A clean `release()` hands over in milliseconds (no lock-delay).
+ *
+ * ACL policy (exact; `<node>` is the agent's node name):
+ * ```hcl
+ * key "<key>" { policy = "write" }
+ * session "<node>" { policy = "write" }
+ * # only with `heartbeat` / FAST_FAILOVER:
+ * service "consulkit-session" { policy = "write" }
+ * ```
+ *
+ * @example
+ * ```ts
+ * const lock = consul.lock('jobs/report/.lock', { value: os.hostname() });
+ * await lock.withLock(async (signal) => {
+ *   await generateReport({ signal, fencingToken: lock.fencingToken });
+ * });
+ * ```
+ */
+export class Lock extends SessionPrimitive<KVPair | undefined> {
+  /** The Consul key, exactly as given. */
+  readonly key: string;
+  readonly #value: Buffer;
+
+  /**
+   * @internal Use `consul.lock(key, options)`.
+   * @throws ValidationError for a bad key or options
+   */
+  constructor(host: PrimitiveHost, key: string, options: LockOptions = {}) {
+    validateKey(key);
+    const settings = resolveSessionOptions(options, `consulkit lock ${key}`);
+    const value = resolveValue(options.value);
+    super(host, 'lock', key, settings, 'release');
+    this.key = key;
+    this.#value = value;
+  }
+
+  /**
+   * Deletes the lock key when nobody holds it (Go's `Lock.Destroy`). Not needed in normal use.
+   *
+   * @throws ConflictError when this object holds it, another session holds it ("in use"), or
+   *   the key belongs to something else
+   */
+  async destroy(options: Pick<CallOptions, 'signal' | 'timeout'> = {}): Promise<void> {
+    if (this.held) throw new ConflictError(`the lock ${this.key} is held by this object; release it first`);
+    const call = this.#call(options);
+    const pair = await this.host.kv.get(this.key, { ...call, consistency: 'consistent' });
+    if (pair === undefined) return;
+    if (pair.Flags !== LOCK_FLAGS)
+      throw new ConflictError(`${this.key} holds ${describeFlags(pair.Flags)}, not a lock`);
+    if (pair.Session) throw new ConflictError(`the lock ${this.key} is in use by session ${pair.Session}`);
+    const removed = await this.host.kv.delete(this.key, { ...call, cas: pair.ModifyIndex });
+    if (!removed)
+      throw new ConflictError(`the lock ${this.key} is in use (it changed while being destroyed)`);
+  }
+
+  /** @internal */
+  protected openWatch(): Watch<KVPair | undefined> {
+    return this.host.watch.key(this.key, primitiveWatchOptions(this.settings.token));
+  }
+
+  /** @internal */
+  protected openMonitor(session: string, token: bigint): Watch<KVPair | undefined> {
+    return this.host.watch.query(
+      {
+        endpoint: 'lock.monitor',
+        params: { key: this.key, session, term: String(token) },
+        read: (options) => this.host.kv.get(this.key, options),
+      },
+      primitiveWatchOptions(this.settings.token),
+    );
+  }
+
+  /** @internal */
+  protected async enter(): Promise<void> {
+    // A lock needs nothing per session before its first attempt.
+  }
+
+  /** @internal */
+  protected async step(pair: KVPair | undefined, session: string, signal: AbortSignal): Promise<AcquireStep> {
+    const plan = planLock(pair, session);
+    if (plan.kind === 'held') return { kind: 'held', token: plan.token, baseline: plan.token };
+    if (plan.kind === 'busy') return { kind: 'blocked' };
+    const call = this.#call({ signal });
+    const result = await acquireWithIndex(
+      this.host.txn,
+      txnKV.lock(this.key, this.#value, session, { flags: LOCK_FLAGS }),
+      call,
+      () => this.host.kv.put(this.key, this.#value, { ...call, acquire: session, flags: LOCK_FLAGS }),
+    );
+    // Refused: someone acquired first (the watch will show it) or a lock-delay is running
+    // (nothing will change; the loop retries after a short backoff).
+    if (result.kind === 'refused') return { kind: 'refused' };
+    if (result.kind === 'retry') return { kind: 'progress' };
+    const token = lockFencingToken(result.entry, session);
+    if (token === undefined) return { kind: 'refused' };
+    return { kind: 'held', token, baseline: token };
+  }
+
+  /** @internal */
+  protected holds(pair: KVPair | undefined, session: string): boolean {
+    return holdsLock(pair, session);
+  }
+
+  /** @internal */
+  protected dataIndex(pair: KVPair | undefined, watchIndex: bigint | undefined): bigint | undefined {
+    return pair?.ModifyIndex ?? watchIndex;
+  }
+
+  /** @internal */
+  protected lossReason(pair: KVPair | undefined, session: string): string {
+    return lockLossReason(pair, session);
+  }
+
+  /** @internal */
+  protected async verify(session: string, signal: AbortSignal): Promise<boolean> {
+    const pair = await this.host.kv.get(this.key, { ...this.#call({ signal }), consistency: 'consistent' });
+    return holdsLock(pair, session);
+  }
+
+  /** @internal */
+  protected async releaseHeld(session: string): Promise<void> {
+    // Releasing before the session is destroyed means no lock-delay for the next holder.
+    // `false` means the key no longer names this session: nothing left to release.
+    const call = this.#call({ timeout: this.releaseTimeoutMs });
+    await this.host.kv.put(this.key, this.#value, { ...call, release: session, flags: LOCK_FLAGS });
+  }
+
+  #call(options: Pick<CallOptions, 'signal' | 'timeout'>): CallOptions {
+    const token = this.settings.token;
+    return token === undefined ? { ...options } : { ...options, token };
+  }
+}
