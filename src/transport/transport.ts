@@ -149,7 +149,11 @@ export class Transport {
     signal?.throwIfAborted();
     const prepared = this.prepare(spec);
     const idempotent = spec.idempotent ?? spec.method === 'GET';
-    if (!idempotent || this.config.retries === 0) return this.send<T>(spec, prepared);
+    const retries = options.retries ?? this.config.retries;
+    if (!Number.isInteger(retries) || retries < 0) {
+      throw new ValidationError('retries', `expected a non-negative integer, got ${String(retries)}`);
+    }
+    if (!idempotent || retries === 0) return this.send<T>(spec, prepared);
     // A timed-out attempt already spent the caller's time bound; retrying would break the
     // promise that `timeout` makes. The watcher retries those itself.
     const shouldRetry = (error: unknown): boolean =>
@@ -175,7 +179,7 @@ export class Transport {
         return this.send<T>(spec, prepared);
       },
       {
-        retries: this.config.retries,
+        retries,
         minTimeout: this.config.retryMinDelayMs,
         maxTimeout: this.config.retryMaxDelayMs,
         randomize: true,

@@ -17,6 +17,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Time bound for this call (non-blocking part). Default: the client's `timeout`. */
   timeout?: Duration;
+  /**
+   * Retries of this call after a transient failure (idempotent calls only). Default: the
+   * client's `retry.retries`. The watcher sets 0: it backs off itself and must re-read
+   * without the old index after a failure, which a transport retry would not do.
+   */
+  retries?: number;
 }
 
 /** Options of reads, including Consul's blocking-query controls. */

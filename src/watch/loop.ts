@@ -151,6 +151,9 @@ export class BlockingLoop<T> {
               index,
               wait: settings.waitMs,
               timeout: settings.marginMs,
+              // This loop backs off on its own and must drop the index after a failure; a
+              // transport retry would re-send the old index to a possibly restarted agent.
+              retries: 0,
               signal,
               ...(settings.consistency !== undefined && { consistency: settings.consistency }),
               ...(settings.datacenter !== undefined && { datacenter: settings.datacenter }),
