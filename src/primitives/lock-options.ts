@@ -60,7 +60,11 @@ export interface SessionOptions {
   sessionName?: string;
   /**
    * Health checks (IDs on the local agent) that invalidate the session when critical.
-   * Default `['serfHealth']` (the node's own liveness). An empty array leaves the TTL alone.
+   * Default: `['serfHealth']` (the node's own liveness) when `lockDelay` ≥ `ttl`, none
+   * otherwise, because a check may invalidate the session before the holder can notice and
+   * only a lock-delay at least as long as the TTL keeps the next holder out until then. An
+   * empty array leaves the TTL alone. Explicit checks with a shorter lock-delay are allowed
+   * but logged as a warning: the protected resource must then rely on the fencing token.
    */
   checks?: readonly string[];
   /** Fast failover: bind the session to a heartbeated TTL check. `true` uses the defaults. */

@@ -58,6 +58,25 @@ export interface SessionKeeperSettings extends ResolvedSessionOptions {
 }
 
 /** The part of the bound taken off as a safety margin. */
+/**
+ * The checks a session is bound to besides the keeper's own heartbeat check.
+ *
+ * A check can invalidate the session at any moment, and the holder may only learn of it from
+ * a failed renewal, up to one TTL later; another process can acquire as soon as the
+ * lock-delay has passed. So Consul's default `serfHealth` (fast detection of a dead node) is
+ * bound only when the lock-delay covers the TTL, which keeps the holder's "give up before
+ * anyone else can acquire" rule true. Otherwise the session is TTL-only (plus the heartbeat
+ * check, which the keeper guards itself). Explicit `checks` are used as given.
+ */
+export function sessionChecks(settings: {
+  checks?: readonly string[] | undefined;
+  ttlMs: number;
+  lockDelayMs: number;
+}): string[] {
+  if (settings.checks !== undefined) return [...settings.checks];
+  return settings.lockDelayMs >= settings.ttlMs ? ['serfHealth'] : [];
+}
+
 export function safetyMarginMs(ttlMs: number): number {
   return Math.min(ttlMs * 0.05, 500);
 }
@@ -177,11 +196,17 @@ export class SessionKeeper extends EventEmitter<SessionKeeperEvents> {
       LockDelay: settings.lockDelayMs,
       Behavior: settings.behavior,
     };
-    if (settings.checks !== undefined || heartbeat !== undefined) {
-      request.Checks = [
-        ...(settings.checks ?? ['serfHealth']),
-        ...(heartbeat ? [heartbeat.check.checkId] : []),
-      ];
+    request.Checks = [...sessionChecks(settings), ...(heartbeat ? [heartbeat.check.checkId] : [])];
+    if (
+      settings.checks !== undefined &&
+      settings.checks.length > 0 &&
+      settings.lockDelayMs < settings.ttlMs
+    ) {
+      host.logger.warn(
+        { checks: settings.checks, ttlMs: settings.ttlMs, lockDelayMs: settings.lockDelayMs },
+        'consulkit: session checks with a lock-delay shorter than the TTL: a check can invalidate the session ' +
+          'before this process notices, so another holder may acquire while it still works (use the fencing token)',
+      );
     }
     const sentAt = performance.now();
     let id: string;

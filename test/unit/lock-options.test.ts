@@ -9,7 +9,7 @@ import {
 } from '../../src/primitives/lock-options.js';
 import { electionAclRules, lockAclRules, semaphoreAclRules } from '../../src/primitives/lock-acl.js';
 import { abortable, boundedSignal, delay } from '../../src/primitives/lock-signals.js';
-import { retryDelayMs, safetyMarginMs } from '../../src/primitives/session-keeper.js';
+import { retryDelayMs, safetyMarginMs, sessionChecks } from '../../src/primitives/session-keeper.js';
 
 function fieldOf(fn: () => unknown): string {
   try {
@@ -191,5 +191,14 @@ describe('ACL rules', () => {
     expect(lockAclRules('k', 'n', { heartbeat: 'hb' })).toMatch(/service "hb"/);
     expect(fieldOf(() => lockAclRules('', 'n'))).toBe('key');
     expect(fieldOf(() => lockAclRules('k', ''))).toBe('node');
+  });
+});
+
+describe('sessionChecks', () => {
+  it('binds serfHealth only when the lock-delay covers the TTL', () => {
+    expect(sessionChecks({ ttlMs: 15_000, lockDelayMs: 15_000 })).toEqual(['serfHealth']);
+    expect(sessionChecks({ ttlMs: 15_000, lockDelayMs: 1_000 })).toEqual([]);
+    expect(sessionChecks({ ttlMs: 15_000, lockDelayMs: 0, checks: ['mine'] })).toEqual(['mine']);
+    expect(sessionChecks({ ttlMs: 15_000, lockDelayMs: 60_000, checks: [] })).toEqual([]);
   });
 });
