@@ -51,7 +51,7 @@ export interface ConsulOptions {
   address?: string;
   /** ACL token, sent only in the `X-Consul-Token` header. Default: env `CONSUL_HTTP_TOKEN`. */
   token?: string;
-  /** File holding the ACL token (used when no token is given). Default: env `CONSUL_HTTP_TOKEN_FILE`. */
+  /** File holding the ACL token; wins over `token` (Go client precedence). Default: env `CONSUL_HTTP_TOKEN_FILE`. */
   tokenFile?: string;
   /** Datacenter for every request that does not name one. Default: the agent's own. */
   datacenter?: string;
@@ -145,7 +145,8 @@ export function parseAddress(
         `unsupported scheme '${name}' in '${address}'; use http, https or unix`,
       );
     }
-    https = name === 'https';
+    // As in the Go client, an explicit http:// never reverts a TLS request to plain text.
+    https = name === 'https' || preferHttps;
     rest = trimmed.slice(scheme[0].length);
   }
   rest = rest.replace(/\/+$/, '');
@@ -166,7 +167,8 @@ export function parseAddress(
 
 /**
  * Resolves {@link ConsulOptions} against the environment. Explicit options win over the
- * environment; `CONSUL_HTTP_TOKEN` wins over `CONSUL_HTTP_TOKEN_FILE` as in the Go client.
+ * environment; a token file wins over a token at the same level (`tokenFile` over `token`,
+ * `CONSUL_HTTP_TOKEN_FILE` over `CONSUL_HTTP_TOKEN`), as in the Go client.
  *
  * @throws ValidationError for malformed addresses, durations, booleans or unreadable files
  */
@@ -174,20 +176,24 @@ export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
   const env = options.env ?? process.env;
   const envSsl = nonEmpty(env.CONSUL_HTTP_SSL);
   const envVerify = nonEmpty(env.CONSUL_HTTP_SSL_VERIFY);
-  const wantsHttps = envSsl !== undefined && parseBool('CONSUL_HTTP_SSL', envSsl);
+  // TLS options given in code ask for https just as CONSUL_HTTP_SSL does; silently dropping
+  // them on a plain-http connection would be worse than either.
+  const wantsHttps =
+    (envSsl !== undefined && parseBool('CONSUL_HTTP_SSL', envSsl)) || options.tls !== undefined;
   const address = nonEmpty(options.address) ?? nonEmpty(env.CONSUL_HTTP_ADDR) ?? '127.0.0.1:8500';
   const parsed = parseAddress(address, wantsHttps);
 
-  let token = nonEmpty(options.token);
+  // The Go client's precedence: token file option, token option, CONSUL_HTTP_TOKEN_FILE,
+  // CONSUL_HTTP_TOKEN. A file wins over a literal at the same level because it is what an
+  // operator rotates.
+  const tokenFile = nonEmpty(options.tokenFile);
+  let token = tokenFile !== undefined ? nonEmpty(readFile('tokenFile', tokenFile)) : undefined;
+  token ??= nonEmpty(options.token);
   if (token === undefined) {
-    const file = nonEmpty(options.tokenFile);
-    if (file !== undefined) token = nonEmpty(readFile('tokenFile', file));
+    const envFile = nonEmpty(env.CONSUL_HTTP_TOKEN_FILE);
+    if (envFile !== undefined) token = nonEmpty(readFile('CONSUL_HTTP_TOKEN_FILE', envFile));
   }
   token ??= nonEmpty(env.CONSUL_HTTP_TOKEN);
-  if (token === undefined) {
-    const file = nonEmpty(env.CONSUL_HTTP_TOKEN_FILE);
-    if (file !== undefined) token = nonEmpty(readFile('CONSUL_HTTP_TOKEN_FILE', file));
-  }
 
   const tlsIn: TlsOptions = options.tls ?? {};
   const caFile = tlsIn.caFile ?? nonEmpty(env.CONSUL_CACERT);

@@ -622,16 +622,19 @@ export class ServiceRegistration
   }
 
   /**
-   * Emits without letting a throwing listener break the loop; the listener's error is
-   * rethrown on a later tick, where it surfaces like any uncaught exception.
+   * Emits without letting a throwing listener break the heartbeat loop or crash the process:
+   * the listener's error is logged and, unless it came from an `error` listener itself,
+   * reported on `error` (the same policy as watches and the other primitives).
    */
   #emitSafely<E extends keyof RegistrationEvents>(event: E, ...args: RegistrationEvents[E]): void {
     try {
       (this.emit as (event: E, ...args: RegistrationEvents[E]) => boolean)(event, ...args);
     } catch (listenerError) {
-      setImmediate(() => {
-        throw listenerError;
-      });
+      this.#host.logger.error(
+        { err: listenerError, serviceId: this.id, event },
+        'consulkit: registration: an event listener threw',
+      );
+      if (event !== 'error') this.#emitSafely('error', listenerError);
     }
   }
 }

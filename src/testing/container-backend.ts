@@ -157,11 +157,13 @@ export async function startContainerAgent(spec: BackendStartSpec): Promise<Backe
     } catch (error) {
       const id = createdId;
       if (id !== undefined) {
-        await runtime.container
-          .getById(id)
-          .remove({ force: true, v: true })
-          .catch(() => undefined);
-        untrackContainer(id);
+        try {
+          await runtime.container.getById(id).remove({ force: true, v: true });
+          untrackContainer(id);
+        } catch (removeError) {
+          // Keep it tracked: the exit-time cleanup tries again.
+          spec.log(`could not remove failed container ${id}: ${(removeError as Error).message}`);
+        }
       }
       releasePorts([ports.http, ports.https, ports.serfLan]);
       const message = (error as Error).message;

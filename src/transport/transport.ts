@@ -73,6 +73,12 @@ function parseJsonBody(text: string, status: number, spec: RequestSpec): unknown
 
 function indexValue(index: ReadOptions['index']): bigint | undefined {
   if (index === undefined) return undefined;
+  if (typeof index === 'number' && !Number.isSafeInteger(index)) {
+    throw new ValidationError(
+      'index',
+      `${index} is not exact as a JS number; pass the bigint from meta.index`,
+    );
+  }
   try {
     const value = BigInt(index);
     if (value < 0n || value > 0xffff_ffff_ffff_ffffn) throw new RangeError('out of range');
@@ -93,6 +99,7 @@ export class Transport {
   private readonly shortPool: Pool;
   private readonly blockingPool: Pool;
   private closed = false;
+  #closing: Promise<void> | undefined;
   private requestCount = 0;
   private blockingCount = 0;
 
@@ -338,9 +345,12 @@ export class Transport {
    * Closes both pools. In-flight blocking queries are cut at once (they could otherwise hold
    * the process for minutes); ordinary requests already sent are allowed to finish.
    */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.all([this.blockingPool.destroy(), this.shortPool.close()]);
+  close(): Promise<void> {
+    // A second call during shutdown must wait for the same shutdown, not return early.
+    this.#closing ??= (async () => {
+      this.closed = true;
+      await Promise.all([this.blockingPool.destroy(), this.shortPool.close()]);
+    })();
+    return this.#closing;
   }
 }

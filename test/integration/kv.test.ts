@@ -100,7 +100,8 @@ describe('kv', () => {
     try {
       const started = Date.now();
       const blocked = consul.kv.get(key, { index: meta.index ?? 0n, wait: '20s' }).withMeta();
-      setTimeout(() => void writer.kv.put(key, 'after'), 300);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await writer.kv.put(key, 'after')).toBe(true);
       const result = await blocked;
       expect(String(result.data?.Value)).toBe('after');
       expect(result.meta.index).toBeGreaterThan(meta.index ?? 0n);
@@ -119,7 +120,7 @@ describe('kv', () => {
     expect(String(result.data?.Value)).toBe('same');
   });
 
-  it('supports stale and consistent reads and reports the effective consistency', async () => {
+  it('supports stale and consistent reads and reports leader contact', async () => {
     await consul.kv.put(`${prefix}/mode`, 'x');
     const stale = await consul.kv.get(`${prefix}/mode`, { consistency: 'stale' }).withMeta();
     expect(stale.meta.knownLeader).toBe(true);

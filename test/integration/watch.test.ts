@@ -278,7 +278,7 @@ describe('consul.watch (shared Consul)', () => {
 
     const already = consul.watch.key(key, { signal: AbortSignal.abort() });
     expect(already.closed).toBe(true);
-    await expect(already.ready()).rejects.toBeDefined();
+    await expect(already.ready()).rejects.toMatchObject({ name: 'AbortError' });
 
     const early = consul.watch.key(`${prefix}/early-close`);
     const never = early.ready();
@@ -401,7 +401,6 @@ describe('consul.watch (shared Consul)', () => {
     expect(JSON.parse(stdout)).toEqual({ closed: true, running: 0, ended: 'ok' });
     // The watches' default wait is a minute: an exit long before that means nothing held on.
     expect(Date.now() - started).toBeLessThan(20_000);
-    expect(() => consul.watch.key(`${prefix}/x`)).not.toThrow();
   });
 
   it('refuses new watches once the client is closed', async () => {

@@ -9,7 +9,8 @@ describe('parseAddress', () => {
   it.each([
     ['127.0.0.1:8500', false, 'http://127.0.0.1:8500', undefined],
     ['127.0.0.1:8501', true, 'https://127.0.0.1:8501', undefined],
-    ['http://consul.local:8500', true, 'http://consul.local:8500', undefined],
+    ['http://consul.local:8500', false, 'http://consul.local:8500', undefined],
+    ['http://consul.local:8501', true, 'https://consul.local:8501', undefined],
     ['https://10.0.0.5:8501/', false, 'https://10.0.0.5:8501', undefined],
     ['unix:///var/run/consul.sock', false, 'http://localhost', '/var/run/consul.sock'],
   ])('%s (ssl=%s)', (address, ssl, origin, socketPath) => {
@@ -50,14 +51,36 @@ describe('resolveConfig', () => {
     expect(config.tls).toEqual({ ca: 'CA-PEM', serverName: 'server.dc1.consul', rejectUnauthorized: false });
   });
 
-  it('reads the token file, with CONSUL_HTTP_TOKEN taking precedence as in the Go client', () => {
+  it('follows the Go client token precedence: file option, token option, env file, env token', () => {
     const dir = mkdtempSync(join(tmpdir(), 'consulkit-token-'));
-    writeFileSync(join(dir, 'token'), 'file-token\n');
-    expect(resolveConfig({ env: { CONSUL_HTTP_TOKEN_FILE: join(dir, 'token') } }).token).toBe('file-token');
+    writeFileSync(join(dir, 'env-token'), 'env-file-token\n');
+    writeFileSync(join(dir, 'opt-token'), 'option-file-token\n');
+    const envFile = join(dir, 'env-token');
+    expect(resolveConfig({ env: { CONSUL_HTTP_TOKEN_FILE: envFile } }).token).toBe('env-file-token');
+    expect(resolveConfig({ env: { CONSUL_HTTP_TOKEN_FILE: envFile, CONSUL_HTTP_TOKEN: 'env' } }).token).toBe(
+      'env-file-token',
+    );
+    expect(resolveConfig({ env: { CONSUL_HTTP_TOKEN: 'env' } }).token).toBe('env');
+    expect(resolveConfig({ token: 'explicit', env: { CONSUL_HTTP_TOKEN_FILE: envFile } }).token).toBe(
+      'explicit',
+    );
     expect(
-      resolveConfig({ env: { CONSUL_HTTP_TOKEN_FILE: join(dir, 'token'), CONSUL_HTTP_TOKEN: 'env' } }).token,
-    ).toBe('env');
-    expect(resolveConfig({ token: 'explicit', env: { CONSUL_HTTP_TOKEN: 'env' } }).token).toBe('explicit');
+      resolveConfig({
+        token: 'explicit',
+        tokenFile: join(dir, 'opt-token'),
+        env: { CONSUL_HTTP_TOKEN: 'env' },
+      }).token,
+    ).toBe('option-file-token');
+  });
+
+  it('uses https for a bare host:port when TLS options are given', () => {
+    const config = resolveConfig({
+      address: '127.0.0.1:8501',
+      tls: { serverName: 'server.dc1.consul' },
+      env: {},
+    });
+    expect(config.origin).toBe('https://127.0.0.1:8501');
+    expect(config.tls?.serverName).toBe('server.dc1.consul');
   });
 
   it('lets explicit options win over the environment', () => {
