@@ -54,6 +54,14 @@ function appendQuery(parts: string[], name: string, value: QueryValue): void {
   parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`);
 }
 
+// Consul's legacy ACL endpoints put the token itself (its ID is its secret) in the path.
+const SECRET_IN_PATH = /^(\/v1\/acl\/(?:info|destroy|clone))\/[^/?]+/;
+
+/** The request path as it may appear in logs and error messages, with path-borne secrets masked. */
+export function publicPath(path: string): string {
+  return path.replace(SECRET_IN_PATH, '$1/<redacted>');
+}
+
 function parseJsonBody(text: string, status: number, spec: RequestSpec): unknown {
   try {
     return parseConsulJson(text);
@@ -62,7 +70,7 @@ function parseJsonBody(text: string, status: number, spec: RequestSpec): unknown
       {
         status,
         method: spec.method,
-        path: spec.path,
+        path: publicPath(spec.path),
         body: `response is not valid JSON: ${text.slice(0, 200)}`,
       },
       'HTTP_ERROR',
@@ -195,7 +203,7 @@ export class Transport {
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
           if (retriesLeft > 0 && shouldRetry(error)) {
             this.logger.debug(
-              { err: error, attemptNumber, path: spec.path },
+              { err: error, attemptNumber, path: publicPath(spec.path) },
               'consul request failed; retrying',
             );
           }
@@ -261,7 +269,7 @@ export class Transport {
       headers['content-type'] = 'application/octet-stream';
     }
     const path = parts.length ? `${spec.path}?${parts.join('&')}` : spec.path;
-    return { path, headers, body, timeoutMs, blocking, label: `${spec.method} ${spec.path}` };
+    return { path, headers, body, timeoutMs, blocking, label: `${spec.method} ${publicPath(spec.path)}` };
   }
 
   private async send<T>(
@@ -295,7 +303,7 @@ export class Transport {
         this.logger.debug(
           {
             method: spec.method,
-            path: spec.path,
+            path: publicPath(spec.path),
             status: statusCode,
             ms: Math.round(performance.now() - started),
           },
@@ -325,7 +333,12 @@ export class Transport {
         return { status: statusCode, body: undefined as T, meta };
       }
       const text = await response.body.text();
-      throw errorForStatus({ status: statusCode, method: spec.method, path: spec.path, body: text });
+      throw errorForStatus({
+        status: statusCode,
+        method: spec.method,
+        path: publicPath(spec.path),
+        body: text,
+      });
     } catch (error) {
       throw this.failure(error, signal, prepared);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseQueryMeta } from '../../src/transport/query-meta.js';
-import { blockingTimeoutMs } from '../../src/transport/transport.js';
+import { blockingTimeoutMs, publicPath } from '../../src/transport/transport.js';
 
 describe('parseQueryMeta', () => {
   it('reads every X-Consul header exactly', () => {
@@ -34,5 +34,15 @@ describe('blockingTimeoutMs', () => {
     expect(blockingTimeoutMs(16_000, 0)).toBeGreaterThanOrEqual(17_000);
     // undici's default 300 s would cut Consul's default 5-minute wait.
     expect(blockingTimeoutMs(300_000, 0)).toBeGreaterThan(300_000);
+  });
+});
+
+describe('publicPath', () => {
+  it('masks the token that legacy ACL endpoints carry in the path, and nothing else', () => {
+    expect(publicPath('/v1/acl/info/6a1b5e4c-secret')).toBe('/v1/acl/info/<redacted>');
+    expect(publicPath('/v1/acl/destroy/6a1b5e4c-secret')).toBe('/v1/acl/destroy/<redacted>');
+    expect(publicPath('/v1/acl/clone/6a1b5e4c-secret')).toBe('/v1/acl/clone/<redacted>');
+    expect(publicPath('/v1/kv/acl/info/x')).toBe('/v1/kv/acl/info/x');
+    expect(publicPath('/v1/acl/token/accessor-id')).toBe('/v1/acl/token/accessor-id');
   });
 });
