@@ -48,14 +48,17 @@ export class ConsulRead<T> implements Promise<T> {
     return this.#result.then((result) => result.data).then(onfulfilled, onrejected);
   }
 
+  /** Handles a failure, like `Promise.prototype.catch`. */
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
     return this.then(undefined, onrejected);
   }
 
+  /** Runs `onfinally` when settled, like `Promise.prototype.finally`. */
   finally(onfinally?: (() => void) | null): Promise<T> {
     return this.then().finally(onfinally);
   }
 
+  /** `'ConsulRead'`. */
   get [Symbol.toStringTag](): string {
     return 'ConsulRead';
   }

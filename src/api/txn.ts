@@ -31,6 +31,7 @@ interface TxnKVBase {
 /** Writes a value (`set`), conditionally (`cas`), or while taking/releasing a lock. */
 export interface TxnKVWrite extends TxnKVBase {
   /** `set`: write; `cas`: write if `Index` matches; `lock`/`unlock`: write while acquiring/releasing with `Session`. */
+  /** The operation, as Consul names it. */
   Verb: 'set' | 'cas' | 'lock' | 'unlock';
   /** The value, base64-encoded (the builders in {@link txnKV} encode it). */
   Value: string;
@@ -44,11 +45,13 @@ export interface TxnKVWrite extends TxnKVBase {
 
 /** Reads a key (`get`) or every key under a prefix (`get-tree`); a missing key fails the transaction. */
 export interface TxnKVRead extends TxnKVBase {
+  /** The operation, as Consul names it. */
   Verb: 'get' | 'get-tree';
 }
 
 /** Fails the transaction unless the key's `ModifyIndex` equals `Index`. */
 export interface TxnKVCheckIndex extends TxnKVBase {
+  /** The operation, as Consul names it. */
   Verb: 'check-index';
   /** The expected `ModifyIndex`. */
   Index: bigint;
@@ -56,6 +59,7 @@ export interface TxnKVCheckIndex extends TxnKVBase {
 
 /** Fails the transaction unless the key is locked by `Session`. */
 export interface TxnKVCheckSession extends TxnKVBase {
+  /** The operation, as Consul names it. */
   Verb: 'check-session';
   /** The session that must hold the key's lock. */
   Session: string;
@@ -63,16 +67,19 @@ export interface TxnKVCheckSession extends TxnKVBase {
 
 /** Fails the transaction if the key exists (Consul 1.7+); produces no result. */
 export interface TxnKVCheckNotExists extends TxnKVBase {
+  /** The operation, as Consul names it. */
   Verb: 'check-not-exists';
 }
 
 /** Deletes a key (`delete`) or a whole prefix (`delete-tree`); produces no result. */
 export interface TxnKVDelete extends TxnKVBase {
+  /** The operation, as Consul names it. */
   Verb: 'delete' | 'delete-tree';
 }
 
 /** Deletes a key if its `ModifyIndex` equals `Index`; produces no result. */
 export interface TxnKVDeleteCas extends TxnKVBase {
+  /** The operation, as Consul names it. */
   Verb: 'delete-cas';
   /** The expected `ModifyIndex`. */
   Index: bigint;
@@ -166,21 +173,25 @@ export interface TxnCheck {
 
 /** A KV operation in a transaction. */
 export interface TxnKVOperation {
+  /** The KV operation. */
   KV: TxnKVOp;
 }
 
 /** A catalog node operation in a transaction. */
 export interface TxnNodeOperation {
+  /** The catalog node operation. */
   Node: { Verb: TxnCatalogVerb; Node: TxnNode };
 }
 
 /** A catalog service operation in a transaction. */
 export interface TxnServiceOperation {
+  /** The catalog service operation, on the service of `Node`. */
   Service: { Verb: TxnCatalogVerb; Node: string; Service: TxnService };
 }
 
 /** A health-check operation in a transaction. */
 export interface TxnCheckOperation {
+  /** The health-check operation. */
   Check: { Verb: TxnCatalogVerb; Check: TxnCheck };
 }
 
@@ -216,7 +227,8 @@ export interface TxnResponse {
 export interface TxnOptions extends CallOptions {
   /**
    * Consistency of a read-only transaction (one with only `get`/`check-*` operations), which
-   * Consul serves without Raft. Ignored for transactions that write.
+   * Consul serves without Raft. Ignored for transactions that write. Default: the client's
+   * consistency.
    */
   consistency?: ConsistencyMode;
 }

@@ -94,12 +94,15 @@ export type RegisteredReason = 'initial' | 'agent-forgot' | 'agent-restarted';
 
 /** Payload of the `registered` event. */
 export interface RegisteredEvent {
+  /** Why it was registered: first time, the agent forgot it, or the agent restarted. */
   reason: RegisteredReason;
+  /** The service instance ID. */
   serviceId: string;
 }
 
 /** Payload of the `heartbeat` event: what the agent now holds for the TTL check. */
 export interface HeartbeatEvent {
+  /** The status the TTL check now has. */
   status: CheckStatus;
   /** The check's output; `''` when there is none. */
   note: string;
@@ -109,6 +112,7 @@ export interface HeartbeatEvent {
 
 /** Payload of the `draining` event. */
 export interface DrainingEvent {
+  /** How the instance is taken out of rotation before it deregisters. */
   mode: 'critical' | 'maintenance';
   /** How long the registration stays before deregistering, in milliseconds. */
   delayMs: number;
