@@ -45,7 +45,10 @@ export class ConsulRead<T> implements Promise<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.#result.then((result) => result.data).then(onfulfilled, onrejected);
+    return this.#result.then(
+      onfulfilled ? (result) => onfulfilled(result.data) : (result) => result.data as unknown as R1,
+      onrejected,
+    );
   }
 
   /** Handles a failure, like `Promise.prototype.catch`. */

@@ -18,7 +18,11 @@ export function requireName(field: string, value: unknown): string {
 }
 
 /** Encodes each `/`-separated segment of a path value, keeping the separators. */
+const URL_SAFE_PATH = /^[A-Za-z0-9\-_.~/]*$/;
+
 export function encodePath(value: string): string {
+  // Most keys need no escaping; skip the split/encode/join on the hot path.
+  if (URL_SAFE_PATH.test(value)) return value;
   return value.split('/').map(encodeURIComponent).join('/');
 }
 

@@ -219,7 +219,6 @@ export class Transport {
     body: string | Uint8Array | undefined;
     timeoutMs: number;
     blocking: boolean;
-    label: string;
   } {
     const read = spec.read;
     const options = read ?? spec.call ?? {};
@@ -269,7 +268,7 @@ export class Transport {
       headers['content-type'] = 'application/octet-stream';
     }
     const path = parts.length ? `${spec.path}?${parts.join('&')}` : spec.path;
-    return { path, headers, body, timeoutMs, blocking, label: `${spec.method} ${publicPath(spec.path)}` };
+    return { path, headers, body, timeoutMs, blocking };
   }
 
   private async send<T>(
@@ -294,7 +293,7 @@ export class Transport {
         bodyTimeout: prepared.timeoutMs,
       });
     } catch (error) {
-      throw this.failure(error, signal, prepared);
+      throw this.failure(spec, error, signal, prepared);
     }
     const { statusCode, headers } = response;
     const meta = parseQueryMeta(headers);
@@ -340,18 +339,21 @@ export class Transport {
         body: text,
       });
     } catch (error) {
-      throw this.failure(error, signal, prepared);
+      throw this.failure(spec, error, signal, prepared);
     }
   }
 
   private failure(
+    spec: RequestSpec,
     error: unknown,
     signal: AbortSignal | undefined,
-    prepared: { label: string; timeoutMs: number },
+    prepared: { timeoutMs: number },
   ) {
     if (signal?.aborted) return signal.reason as unknown;
-    if (this.closed) return new ClosedError(`${prepared.label}: the Consul client was closed`);
-    return errorForFailure(error, prepared.label, prepared.timeoutMs);
+    // Built only on failure: masking the path costs a regex per request otherwise.
+    const label = `${spec.method} ${publicPath(spec.path)}`;
+    if (this.closed) return new ClosedError(`${label}: the Consul client was closed`);
+    return errorForFailure(error, label, prepared.timeoutMs);
   }
 
   /**
