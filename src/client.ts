@@ -14,6 +14,9 @@ import { KV } from './api/kv.js';
 import { Session } from './api/session.js';
 import { Status } from './api/status.js';
 import { Txn } from './api/txn.js';
+import { PreparedQueries } from './api/query.js';
+import { Coordinates } from './api/coordinate.js';
+import { Operator } from './api/operator.js';
 import { resolveConfig, type ConsulOptions } from './config.js';
 import { createDefaultLogger } from './logger.js';
 import { registerService, type ServiceRegistration } from './primitives/registration.js';
@@ -67,6 +70,12 @@ export class Consul implements AsyncDisposable {
   readonly acl: Acl;
   /** Atomic transactions (`/v1/txn`). */
   readonly txn: Txn;
+  /** Prepared queries (`/v1/query`). */
+  readonly query: PreparedQueries;
+  /** Network coordinates (`/v1/coordinate`). */
+  readonly coordinate: Coordinates;
+  /** Raft peers, Autopilot and the gossip keyring (`/v1/operator`). */
+  readonly operator: Operator;
   /** The logger in use (pino). */
   readonly logger: Logger;
   /** Watches: live views of keys, prefixes, services, nodes, checks and events over shared blocking loops. */
@@ -93,6 +102,9 @@ export class Consul implements AsyncDisposable {
     this.event = new Events(this.transport);
     this.acl = new Acl(this.transport);
     this.txn = new Txn(this.transport);
+    this.query = new PreparedQueries(this.transport);
+    this.coordinate = new Coordinates(this.transport);
+    this.operator = new Operator(this.transport);
     const watchEngine = new WatchEngine(this.logger);
     this.track(watchEngine);
     this.watch = new Watches(watchEngine, this);

@@ -174,6 +174,41 @@ export {
   type TxnResponse,
   type TxnOptions,
 } from './api/txn.js';
+export { PreparedQueries } from './api/query.js';
+export type {
+  PreparedQuery,
+  PreparedQueryDefinition,
+  PreparedQueryServiceDefinition,
+  PreparedQueryService,
+  PreparedQueryFailover,
+  PreparedQueryDNSDefinition,
+  PreparedQueryTemplate,
+  PreparedQueryTemplateType,
+  PreparedQueryExecuteResponse,
+  PreparedQueryExplainResponse,
+  PreparedQueryReadOptions,
+  PreparedQueryExecuteOptions,
+} from './api/query-types.js';
+export {
+  Coordinates,
+  type Coordinate,
+  type CoordinateEntry,
+  type CoordinateDatacenterMap,
+  type CoordinateUpdate,
+  type CoordinateReadOptions,
+} from './api/coordinate.js';
+export { Operator, KEYRING_RELAY_FACTOR_MAX } from './api/operator.js';
+export type {
+  RaftServer,
+  RaftConfiguration,
+  RaftPeerSelector,
+  AutopilotConfiguration,
+  AutopilotServerHealth,
+  AutopilotHealth,
+  KeyringResponse,
+  OperatorReadOptions,
+  KeyringListOptions,
+} from './api/operator-types.js';
 export {
   Watches,
   type CachedWatchOptions,

@@ -29,11 +29,14 @@ export function errorForStatus(details: HttpErrorDetails): ConsulHttpError {
   // Consul 1.8 answers 500 "Unknown check/service" for an ID the agent does not know, where
   // newer versions answer 404; both mean the object is gone (e.g. after an agent restart).
   // A TTL update of an unknown check ID gets 500 `CheckID "x" does not have associated TTL`
-  // on 1.8.7 (checked against the agent), which means the same to a heartbeat.
+  // on 1.8.7 (checked against the agent), which means the same to a heartbeat. Prepared
+  // queries that do not exist get a 500 too.
   if (
     details.status === 404 ||
     (details.status === 500 &&
-      /^(Unknown (check|service|session)\b|CheckID ".*" does not have associated TTL)/i.test(details.body))
+      /^(Unknown (check|service|session)\b|CheckID ".*" does not have associated TTL|Cannot modify non-existent prepared query|Query not found)/i.test(
+        details.body,
+      ))
   ) {
     return new NotFoundError(trimmed);
   }

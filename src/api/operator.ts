@@ -1,0 +1,176 @@
+/**
+ * Cluster operations: `/v1/operator`. Raft peers, Autopilot and the gossip keyring.
+ *
+ * @packageDocumentation
+ */
+import { ConsulHttpError, ValidationError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { CallOptions } from '../transport/types.js';
+import { parseConsulJson } from '../transport/uint64-json.js';
+import type {
+  AutopilotConfiguration,
+  AutopilotHealth,
+  KeyringListOptions,
+  KeyringResponse,
+  OperatorReadOptions,
+  RaftConfiguration,
+  RaftPeerSelector,
+} from './operator-types.js';
+import { ConsulRead, read } from './read.js';
+
+/** Consul's bounds on the keyring relay factor. */
+export const KEYRING_RELAY_FACTOR_MAX = 5;
+
+function rejectOptions(options: object, endpoint: string): void {
+  for (const name of ['index', 'wait', 'filter', 'cached']) {
+    if ((options as Record<string, unknown>)[name] !== undefined) {
+      throw new ValidationError(name, `${endpoint} does not support ${name}`);
+    }
+  }
+}
+
+/**
+ * The health report inside a 429 answer of `/v1/operator/autopilot/health`, or `undefined`
+ * when `error` is anything else. Consul sends the full report with 429 when the cluster is
+ * unhealthy; a body cut short by the error's 4 KiB limit is not decoded.
+ */
+export function autopilotHealthFromError(error: unknown): AutopilotHealth | undefined {
+  if (!(error instanceof ConsulHttpError) || error.status !== 429) return undefined;
+  let body: unknown;
+  try {
+    body = parseConsulJson(error.body);
+  } catch {
+    // Truncated or not JSON: the caller rethrows the HTTP error itself.
+    return undefined;
+  }
+  if (
+    body === null ||
+    typeof body !== 'object' ||
+    typeof (body as { Healthy?: unknown }).Healthy !== 'boolean'
+  ) {
+    return undefined;
+  }
+  return body as AutopilotHealth;
+}
+
+/** The `operator` endpoint group. */
+export class Operator {
+  readonly #transport: Transport;
+
+  /** @internal */
+  constructor(transport: Transport) {
+    this.#transport = transport;
+  }
+
+  /**
+   * The servers of the Raft configuration, with the leader and the voters marked. Without a
+   * leader Consul answers an error unless `consistency: 'stale'`.
+   */
+  raftConfiguration(options: OperatorReadOptions = {}): ConsulRead<RaftConfiguration> {
+    rejectOptions(options, 'operator.raftConfiguration');
+    return read<RaftConfiguration, RaftConfiguration>(
+      this.#transport,
+      { method: 'GET', path: '/v1/operator/raft/configuration', read: options, response: 'json' },
+      (body) => ({ ...body, Servers: body.Servers ?? [] }),
+    );
+  }
+
+  /**
+   * Removes a server from the Raft peer set, by `address` or by `id` (exactly one). For a
+   * dead server that `consul force-leave` cannot remove; removing a live server makes it
+   * lose its place in the cluster. Consul answers a `ConsulHttpError` when no peer matches.
+   *
+   * @throws ValidationError unless exactly one of `address` and `id` is a non-empty string
+   */
+  async raftRemovePeer(peer: RaftPeerSelector, options: CallOptions = {}): Promise<void> {
+    if (peer === null || typeof peer !== 'object')
+      throw new ValidationError('peer', 'must be { address } or { id }');
+    const { address, id } = peer;
+    for (const [field, value] of [
+      ['address', address],
+      ['id', id],
+    ] as const) {
+      if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {
+        throw new ValidationError(field, 'must be a non-empty string');
+      }
+    }
+    if ((address === undefined) === (id === undefined)) {
+      throw new ValidationError('peer', 'give exactly one of address and id');
+    }
+    await this.#transport.request({
+      method: 'DELETE',
+      path: '/v1/operator/raft/peer',
+      query: { address, id },
+      call: options,
+      response: 'none',
+    });
+  }
+
+  /** The Autopilot configuration. Honours `consistency: 'stale'`. */
+  autopilotConfiguration(options: OperatorReadOptions = {}): ConsulRead<AutopilotConfiguration> {
+    rejectOptions(options, 'operator.autopilotConfiguration');
+    return read<AutopilotConfiguration, AutopilotConfiguration>(
+      this.#transport,
+      { method: 'GET', path: '/v1/operator/autopilot/configuration', read: options, response: 'json' },
+      (body) => body,
+    );
+  }
+
+  /**
+   * Autopilot's view of the servers' health. Consul answers an unhealthy cluster with HTTP
+   * 429 and the same report; that report is returned (with `Healthy: false`) rather than
+   * thrown. Not retried: a retry would treat that 429 as throttling and delay the answer.
+   */
+  autopilotHealth(options: CallOptions = {}): ConsulRead<AutopilotHealth> {
+    const answer = this.#transport
+      .request<AutopilotHealth>({
+        method: 'GET',
+        path: '/v1/operator/autopilot/health',
+        call: options,
+        idempotent: false,
+        response: 'json',
+      })
+      .then(
+        (response) => ({
+          data: { ...response.body, Servers: response.body.Servers ?? [] },
+          meta: response.meta,
+        }),
+        (error: unknown) => {
+          const health = autopilotHealthFromError(error);
+          if (health === undefined) throw error;
+          // A 429 carries none of the X-Consul-* headers that metadata would come from.
+          return { data: { ...health, Servers: health.Servers ?? [] }, meta: {} };
+        },
+      );
+    return new ConsulRead(answer);
+  }
+
+  /**
+   * The gossip encryption keys installed in every pool (WAN, and LAN per datacenter), with
+   * how many nodes hold each. Without gossip encryption (e.g. a plain `-dev` agent) Consul
+   * 1.8 answers a 500 `ConsulHttpError` whose body says "Keyring is empty (encryption not
+   * enabled)" (after the transport's retries, since a 500 counts as transient).
+   *
+   * @throws ValidationError for a `relayFactor` outside 0–5
+   */
+  keyringList(options: KeyringListOptions = {}): ConsulRead<KeyringResponse[]> {
+    const { relayFactor, ...rest } = options;
+    if (
+      relayFactor !== undefined &&
+      (!Number.isInteger(relayFactor) || relayFactor < 0 || relayFactor > KEYRING_RELAY_FACTOR_MAX)
+    ) {
+      throw new ValidationError('relayFactor', `must be an integer from 0 to ${KEYRING_RELAY_FACTOR_MAX}`);
+    }
+    return read<KeyringResponse[] | null, KeyringResponse[]>(
+      this.#transport,
+      {
+        method: 'GET',
+        path: '/v1/operator/keyring',
+        query: { 'relay-factor': relayFactor === 0 ? undefined : relayFactor },
+        call: rest,
+        response: 'json',
+      },
+      (body) => body ?? [],
+    );
+  }
+}
