@@ -6,8 +6,8 @@
 import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { CallOptions, ReadOptions } from '../transport/types.js';
-import { read, readAs, type ConsulRead } from './read.js';
-import { segment } from './validate.js';
+import { AclObjectEndpoints, aclObjectBody } from './acl-crud.js';
+import type { ConsulRead } from './read.js';
 
 /** An ACL policy as Consul returns it. */
 export interface ACLPolicy {
@@ -48,28 +48,21 @@ export interface ACLPolicyRequest {
   Namespace?: string;
 }
 
-// Consul's own rule for policy names (agent/structs validPolicyName).
-const POLICY_NAME = /^[A-Za-z0-9\-_]{1,128}$/;
-
 function policyBody(request: ACLPolicyRequest): Record<string, unknown> {
-  if (request === null || typeof request !== 'object')
-    throw new ValidationError('policy', 'must be an object');
-  if (typeof request.Name !== 'string' || !POLICY_NAME.test(request.Name)) {
-    throw new ValidationError('Name', `'${String(request.Name)}' must be 1-128 letters, digits, '-' or '_'`);
-  }
+  const body = aclObjectBody('policy', request, 128);
   if (request.Rules !== undefined && typeof request.Rules !== 'string') {
     throw new ValidationError('Rules', 'must be a string of HCL or JSON rules');
   }
-  return { ...request };
+  return body;
 }
 
 /** The policy part of the `acl` endpoint group: `consul.acl.policy`. */
 export class ACLPolicies {
-  readonly #transport: Transport;
+  readonly #endpoints: AclObjectEndpoints<ACLPolicy, ACLPolicyRequest>;
 
   /** @internal */
   constructor(transport: Transport) {
-    this.#transport = transport;
+    this.#endpoints = new AclObjectEndpoints(transport, '/v1/acl/policy', '/v1/acl/policies', policyBody);
   }
 
   /**
@@ -81,15 +74,8 @@ export class ACLPolicies {
    * ```
    * @throws ValidationError for a name Consul would refuse
    */
-  async create(request: ACLPolicyRequest, options: CallOptions = {}): Promise<ACLPolicy> {
-    const response = await this.#transport.request<ACLPolicy>({
-      method: 'PUT',
-      path: '/v1/acl/policy',
-      body: { json: policyBody(request) },
-      call: options,
-      response: 'json',
-    });
-    return response.body;
+  create(request: ACLPolicyRequest, options: CallOptions = {}): Promise<ACLPolicy> {
+    return this.#endpoints.create(request, options);
   }
 
   /**
@@ -97,56 +83,26 @@ export class ACLPolicies {
    * found"), as Consul answers it with 403.
    */
   read(id: string, options: ReadOptions = {}): ConsulRead<ACLPolicy> {
-    return readAs<ACLPolicy>(this.#transport, {
-      method: 'GET',
-      path: `/v1/acl/policy/${segment('id', id)}`,
-      read: options,
-      response: 'json',
-    });
+    return this.#endpoints.read(id, options);
   }
 
   /** Reads a policy by name (Consul 1.8+); a missing one rejects like {@link ACLPolicies.read}. */
   readByName(name: string, options: ReadOptions = {}): ConsulRead<ACLPolicy> {
-    return readAs<ACLPolicy>(this.#transport, {
-      method: 'GET',
-      path: `/v1/acl/policy/name/${segment('name', name)}`,
-      read: options,
-      response: 'json',
-    });
+    return this.#endpoints.readByName(name, options);
   }
 
   /** Replaces a policy's name, description, rules and datacenters. */
-  async update(id: string, request: ACLPolicyRequest, options: CallOptions = {}): Promise<ACLPolicy> {
-    const path = `/v1/acl/policy/${segment('id', id)}`;
-    const response = await this.#transport.request<ACLPolicy>({
-      method: 'PUT',
-      path,
-      body: { json: { ...policyBody(request), ID: id } },
-      call: options,
-      idempotent: true,
-      response: 'json',
-    });
-    return response.body;
+  update(id: string, request: ACLPolicyRequest, options: CallOptions = {}): Promise<ACLPolicy> {
+    return this.#endpoints.update(id, request, options);
   }
 
   /** Deletes a policy. Resolves `true`, also when it did not exist. */
-  async delete(id: string, options: CallOptions = {}): Promise<boolean> {
-    const response = await this.#transport.request<boolean>({
-      method: 'DELETE',
-      path: `/v1/acl/policy/${segment('id', id)}`,
-      call: options,
-      idempotent: true,
-      response: 'json',
-    });
-    return response.body === true;
+  delete(id: string, options: CallOptions = {}): Promise<boolean> {
+    return this.#endpoints.delete(id, options);
   }
 
   /** Lists every policy (without rules). */
   list(options: ReadOptions = {}): ConsulRead<ACLPolicyListEntry[]> {
-    return read<ACLPolicyListEntry[] | null, ACLPolicyListEntry[]>(
-      this.#transport,
-      { method: 'GET', path: '/v1/acl/policies', read: options, response: 'json' },
-      (body) => body ?? [],
-    );
+    return this.#endpoints.list<ACLPolicyListEntry>(options);
   }
 }

@@ -4,19 +4,18 @@
  * while a lock is held, and a holder whose connection goes silently dead (it must give up
  * before anyone else can acquire).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LockLostError } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
-import { aborted, Clients, killIfRunning, spawnTs, type TsChild } from '../fixtures/lock-helpers.js';
+import { childrenKilledAfterEach, spawnTs, type TsChild } from '../support/child-process.js';
+import { Clients } from '../support/clients.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
+import { aborted } from '../support/wait.js';
 
 const address = sharedConsulAddress();
 const clients = new Clients(address);
-const children: TsChild[] = [];
-afterEach(async () => {
-  await Promise.all(children.splice(0).map((child) => killIfRunning(child)));
-});
+const children = childrenKilledAfterEach();
 afterAll(() => clients.closeAll());
 
 /** Starts a holder process and waits until it holds the lock. */

@@ -6,20 +6,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Consul, ConsulUnavailableError, type ServiceRegistration } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { sharedConsulAddress } from '../support/consul.js';
+import { killIfRunning, spawnTs, type TsChild } from '../support/child-process.js';
+import { waitFor } from '../support/wait.js';
 import {
   agentCheck,
   instanceIds,
-  killIfRunning,
   passingIds,
-  spawnTs,
+  timing,
   uniqueServiceName,
-  waitFor,
-  type TsChild,
 } from '../fixtures/registration-helpers.js';
-
-function timing(line: string): void {
-  console.log(`[registration timing] ${line}`);
-}
 
 describe('registration faults', () => {
   let agent: ConsulInstance | undefined;

@@ -1,59 +1,12 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { Socket } from 'node:net';
-import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Consul, isRetryable, TimeoutError, type KVPair, type Watch } from '../../src/index.js';
+import { Consul, isRetryable, TimeoutError, type Watch } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { deepEqual } from '../../src/watch/deep-equal.js';
+import { startHttpProxy } from '../support/http-proxy.js';
+import { memoryLogger } from '../support/logging.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
-
-interface LogLine {
-  level: number;
-  msg: string;
-  err?: { type?: string; message?: string };
-}
-
-function memoryLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = pino(
-    { level: 'info' },
-    { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
-  );
-  return { logger, lines };
-}
-
-const text = (entry: KVPair | undefined): string | undefined =>
-  entry === undefined ? undefined : String(entry.Value);
-
-function until<T>(watch: Watch<T>, predicate: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      watch.off('change', check);
-      reject(new Error(`no matching value within ${timeoutMs} ms (hang guard)`));
-    }, timeoutMs);
-    const check = (value: T): void => {
-      if (!predicate(value)) return;
-      clearTimeout(timer);
-      watch.off('change', check);
-      resolve(value);
-    };
-    watch.on('change', check);
-    if (watch.index !== undefined) check(watch.current as T);
-  });
-}
-
-async function eventually(assertion: () => void, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
+import { expectEventually } from '../support/wait.js';
+import { text, until } from '../support/watch.js';
 
 /** Records every change of a watch, to check that no change repeats the previous value. */
 function recordChanges<T>(watch: Watch<T>): T[] {
@@ -66,63 +19,11 @@ function expectNoRepeatedChange<T>(values: readonly T[]): void {
   for (let i = 1; i < values.length; i++) expect(deepEqual(values[i], values[i - 1])).toBe(false);
 }
 
-/**
- * An HTTP forwarder in front of two real agents, switchable between them: the situation of a
- * client behind a load balancer that moves it to an agent with an older state. It forwards
- * every request untouched and records its URL; it never answers by itself.
- */
-async function startSwitchingForwarder(initial: string): Promise<{
-  url: string;
-  urls: string[];
-  target: string;
-  close(): Promise<void>;
-}> {
-  const urls: string[] = [];
-  const sockets = new Set<Socket>();
-  const state = { target: new URL(initial) };
-  const server: Server = createServer((req, res) => {
-    urls.push(req.url ?? '');
-    const upstream = httpRequest(
-      {
-        host: state.target.hostname,
-        port: state.target.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    res.on('close', () => upstream.destroy());
-    req.pipe(upstream);
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    urls,
-    get target() {
-      return state.target.origin;
-    },
-    set target(value: string) {
-      state.target = new URL(value);
-    },
-    close() {
-      for (const socket of sockets) socket.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 const fastBackoff = { initialDelay: '100ms', maxDelay: '1s' } as const;
+
+// Recovering from a fault includes the watch's retry backoff: a longer hang guard than the
+// shared helpers' default.
+const HANG_GUARD_MS = 30_000;
 
 describe('watch faults (dedicated agents)', () => {
   let agent: ConsulInstance;
@@ -146,7 +47,7 @@ describe('watch faults (dedicated agents)', () => {
     const indexB = (await b.kv.list('moved/').withMeta()).meta.index ?? 0n;
     expect(indexB).toBeLessThan(indexA);
 
-    const forwarder = await startSwitchingForwarder(agent.address);
+    const forwarder = await startHttpProxy(agent.address);
     try {
       await using consul = new Consul({ address: forwarder.url, env: {} });
       const watch = consul.watch.keyPrefix('moved/', { wait: '1s', minInterval: 0 });
@@ -154,12 +55,13 @@ describe('watch faults (dedicated agents)', () => {
       expect(text((await watch.ready())[0])).toBe('from-a');
 
       forwarder.target = other.address;
-      const fromB = await until(watch, (entries) => text(entries[0]) === 'from-b');
+      const fromB = await until(watch, (entries) => text(entries[0]) === 'from-b', HANG_GUARD_MS);
       expect(fromB[0]?.ModifyIndex).toBe(indexB);
       expect(watch.index).toBe(indexB);
       // After the answer that went backwards: one plain read, then blocking on the new index.
-      await eventually(() =>
-        expect(forwarder.urls.some((url) => url.includes(`index=${indexB}`))).toBe(true),
+      await expectEventually(
+        () => expect(forwarder.urls.some((url) => url.includes(`index=${indexB}`))).toBe(true),
+        HANG_GUARD_MS,
       );
       const firstB = forwarder.urls.findIndex(
         (url) => url.includes(`index=${indexA}`) && url.includes('wait='),
@@ -171,7 +73,7 @@ describe('watch faults (dedicated agents)', () => {
 
       // The loop keeps blocking on the right index: a change on `other` arrives, once.
       await b.kv.put('moved/b', 'new');
-      await until(watch, (entries) => entries.length === 2);
+      await until(watch, (entries) => entries.length === 2, HANG_GUARD_MS);
       expect(changes.map((entries) => entries.map(text))).toEqual([
         ['from-a'],
         ['from-b'],
@@ -186,7 +88,7 @@ describe('watch faults (dedicated agents)', () => {
 
   it('detects a half-open connection within the timeout bound and recovers', async () => {
     const proxy = await startTcpProxy(agent.address);
-    const log = memoryLogger();
+    const log = memoryLogger('info');
     try {
       await using direct = new Consul({ address: agent.address, env: {} });
       await using consul = new Consul({ address: `http://${proxy.address}`, env: {}, logger: log.logger });
@@ -200,7 +102,7 @@ describe('watch faults (dedicated agents)', () => {
       const blackholedAt = Date.now();
       proxy.blackhole();
       await direct.kv.put('halfopen/key', 'during');
-      await eventually(() => expect(errors.length).toBeGreaterThan(0), boundMs + 10_000);
+      await expectEventually(() => expect(errors.length).toBeGreaterThan(0), boundMs + 10_000);
       // Hang guard with slack: the loop must not wait longer than its own bound.
       expect(Date.now() - blackholedAt).toBeLessThan(boundMs + 5000);
       expect(errors[0]).toBeInstanceOf(TimeoutError);
@@ -209,16 +111,16 @@ describe('watch faults (dedicated agents)', () => {
       expect(text(watch.current)).toBe('before');
 
       proxy.resume();
-      await until(watch, (value) => text(value) === 'during');
+      await until(watch, (value) => text(value) === 'during', HANG_GUARD_MS);
       await direct.kv.put('halfopen/key', 'after');
-      await until(watch, (value) => text(value) === 'after');
+      await until(watch, (value) => text(value) === 'after', HANG_GUARD_MS);
       expect(log.lines.some((line) => line.level === 40 && line.err?.type === 'TimeoutError')).toBe(true);
       expect(log.lines.some((line) => line.msg === 'consulkit: watch recovered')).toBe(true);
 
       // A connection cut outright is recovered from as well.
       proxy.dropAll();
       await direct.kv.put('halfopen/key', 'after-drop');
-      await until(watch, (value) => text(value) === 'after-drop');
+      await until(watch, (value) => text(value) === 'after-drop', HANG_GUARD_MS);
       await watch.close();
     } finally {
       await proxy.close();
@@ -226,7 +128,7 @@ describe('watch faults (dedicated agents)', () => {
   });
 
   it('backs off while the agent is down and converges after it restarts with its state lost', async () => {
-    const log = memoryLogger();
+    const log = memoryLogger('info');
     await using consul = new Consul({ address: agent.address, env: {}, logger: log.logger });
     const keys = Array.from({ length: 10 }, (_, i) => `restart/k${i}`);
     for (const key of keys) await consul.kv.put(key, 'before');
@@ -240,18 +142,21 @@ describe('watch faults (dedicated agents)', () => {
     const treeIndexBefore = tree.index ?? 0n;
 
     await agent.kill();
-    await eventually(() => {
+    await expectEventually(() => {
       for (const list of errors) expect(list.length).toBeGreaterThan(0);
-    });
+    }, HANG_GUARD_MS);
     for (const list of errors) for (const error of list) expect(isRetryable(error)).toBe(true);
     expect(watches.every((watch) => !watch.closed)).toBe(true);
 
     await agent.restart();
     await Promise.all(keys.map((key, i) => consul.kv.put(key, `after-${i}`)));
-    await Promise.all(watches.map((watch, i) => until(watch, (value) => text(value) === `after-${i}`)));
+    await Promise.all(
+      watches.map((watch, i) => until(watch, (value) => text(value) === `after-${i}`, HANG_GUARD_MS)),
+    );
     await until(
       tree,
       (entries) => entries.length === 10 && entries.every((entry) => text(entry)?.startsWith('after')),
+      HANG_GUARD_MS,
     );
 
     expect(consul.watch.stats()).toMatchObject({ loops: 11, watches: 11 });

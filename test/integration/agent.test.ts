@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Check,
@@ -6,45 +5,12 @@ import {
   ConsulHttpError,
   MemberStatus,
   NotFoundError,
-  ValidationError,
   type AgentMember,
 } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
-import { sharedConsulAddress } from '../support/consul.js';
-
-function unique(name: string): string {
-  return `${name}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Polls until `probe` returns a value `accept` likes; the deadline only guards against hangs. */
-async function eventually<T>(
-  probe: () => Promise<T>,
-  accept: (value: T) => boolean,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Runs `fn`, expects a ValidationError, and checks that no request reached the transport. */
-async function expectInvalid(consul: Consul, fn: () => unknown, field?: string): Promise<void> {
-  const before = consul.stats().requests;
-  let error: unknown;
-  try {
-    await fn();
-  } catch (caught) {
-    error = caught;
-  }
-  expect(error).toBeInstanceOf(ValidationError);
-  if (field !== undefined) expect((error as ValidationError).field).toBe(field);
-  expect(consul.stats().requests).toBe(before);
-}
+import { sharedConsulAddress, uniqueName } from '../support/consul.js';
+import { expectInvalid } from '../support/validation.js';
+import { eventually } from '../support/wait.js';
 
 describe('agent (shared agent)', () => {
   let consul: Consul;
@@ -80,7 +46,7 @@ describe('agent (shared agent)', () => {
   });
 
   it('registers a service with a TTL check and drives it passing → warning → critical → passing', async () => {
-    const name = unique('agent-ttl');
+    const name = uniqueName('agent-ttl');
     const checkId = `${name}-ttl`;
     services.push(name);
     await consul.agent.service.register({
@@ -129,17 +95,17 @@ describe('agent (shared agent)', () => {
 
   it('rejects a TTL update of an unknown check with NotFoundError after a single request', async () => {
     const before = consul.stats().requests;
-    await expect(consul.agent.check.pass(unique('no-such-check'))).rejects.toThrow(NotFoundError);
+    await expect(consul.agent.check.pass(uniqueName('no-such-check'))).rejects.toThrow(NotFoundError);
     // NotFoundError is an answer, not a transient failure: the transport must not retry it.
     expect(consul.stats().requests).toBe(before + 1);
-    await expect(consul.agent.check.update(unique('no-such-check'), 'passing')).rejects.toThrow(
+    await expect(consul.agent.check.update(uniqueName('no-such-check'), 'passing')).rejects.toThrow(
       NotFoundError,
     );
-    await expect(consul.agent.check.warn(unique('no-such-check'))).rejects.toThrow(NotFoundError);
+    await expect(consul.agent.check.warn(uniqueName('no-such-check'))).rejects.toThrow(NotFoundError);
   });
 
   it('replaceExistingChecks drops the checks the new definition does not list', async () => {
-    const name = unique('agent-replace');
+    const name = uniqueName('agent-replace');
     services.push(name);
     await consul.agent.service.register({
       Name: name,
@@ -163,7 +129,7 @@ describe('agent (shared agent)', () => {
   });
 
   it('filters the service and check lists server-side', async () => {
-    const name = unique('agent-filter');
+    const name = uniqueName('agent-filter');
     services.push(name);
     await consul.agent.service.register({ Name: name, Tags: ['blue'], Check: Check.ttl('5m') });
     const listed = await consul.agent.service.list({ filter: `Service == "${name}"` });
@@ -173,7 +139,7 @@ describe('agent (shared agent)', () => {
   });
 
   it('registers and deregisters a node-level check and a check bound to a service', async () => {
-    const name = unique('agent-check');
+    const name = uniqueName('agent-check');
     const nodeCheck = `${name}-node`;
     const serviceCheck = `${name}-svc`;
     services.push(name);
@@ -207,7 +173,7 @@ describe('agent (shared agent)', () => {
   });
 
   it('service maintenance adds and removes a critical _service_maintenance:<id> check', async () => {
-    const name = unique('agent-maint');
+    const name = uniqueName('agent-maint');
     services.push(name);
     await consul.agent.service.register({ Name: name, Check: Check.ttl('5m', { status: 'passing' }) });
     const maintenanceId = `_service_maintenance:${name}`;
@@ -234,8 +200,8 @@ describe('agent (shared agent)', () => {
   });
 
   it('service maintenance of an unknown service is NotFoundError; force-leave of an unknown node is an HTTP error', async () => {
-    await expect(consul.agent.service.maintenance(unique('nope'), true)).rejects.toThrow(NotFoundError);
-    await expect(consul.agent.forceLeave(unique('no-such-node'))).rejects.toThrow(ConsulHttpError);
+    await expect(consul.agent.service.maintenance(uniqueName('nope'), true)).rejects.toThrow(NotFoundError);
+    await expect(consul.agent.forceLeave(uniqueName('no-such-node'))).rejects.toThrow(ConsulHttpError);
   });
 
   it('refuses bad input with a ValidationError before sending anything', async () => {
@@ -312,7 +278,7 @@ describe('agent (dedicated agents: node maintenance, reload, join, force-leave)'
   });
 
   it('node maintenance adds _node_maintenance and takes every service out of passing results', async () => {
-    const name = unique('node-maint');
+    const name = uniqueName('node-maint');
     await consul.agent.service.register({ Name: name, Check: Check.ttl('5m', { status: 'passing' }) });
     await eventually(
       () => consul.health.service(name, { passing: true }),

@@ -1,24 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Consul, ValidationError, type CatalogRegistration } from '../../src/index.js';
-import { sharedConsulAddress } from '../support/consul.js';
-
-function unique(name: string): string {
-  return `${name}-${randomBytes(4).toString('hex')}`;
-}
-
-async function expectInvalid(consul: Consul, fn: () => unknown, field?: string): Promise<void> {
-  const before = consul.stats().requests;
-  let error: unknown;
-  try {
-    await fn();
-  } catch (caught) {
-    error = caught;
-  }
-  expect(error).toBeInstanceOf(ValidationError);
-  if (field !== undefined) expect((error as ValidationError).field).toBe(field);
-  expect(consul.stats().requests).toBe(before);
-}
+import { Consul, type CatalogRegistration } from '../../src/index.js';
+import { sharedConsulAddress, uniqueName } from '../support/consul.js';
+import { expectInvalid } from '../support/validation.js';
 
 describe('catalog', () => {
   let consul: Consul;
@@ -40,11 +23,11 @@ describe('catalog', () => {
     checkId: string;
     env: string;
   }> {
-    const node = unique('ext-node');
-    const service = unique('ext-svc');
+    const node = uniqueName('ext-node');
+    const service = uniqueName('ext-svc');
     const serviceId = `${service}-1`;
     const checkId = `${service}-alive`;
-    const env = unique('env');
+    const env = uniqueName('env');
     nodes.push(node);
     const entry: CatalogRegistration = {
       Node: node,
@@ -156,8 +139,8 @@ describe('catalog', () => {
   });
 
   it('reads an unknown node or service as empty', async () => {
-    expect(await consul.catalog.node(unique('missing'))).toBeUndefined();
-    expect(await consul.catalog.service(unique('missing'))).toEqual([]);
+    expect(await consul.catalog.node(uniqueName('missing'))).toBeUndefined();
+    expect(await consul.catalog.service(uniqueName('missing'))).toEqual([]);
   });
 
   it('lists the datacenters', async () => {
@@ -174,7 +157,7 @@ describe('catalog', () => {
 
     // A change to the watched service wakes a blocking read with a higher index.
     const blocked = consul.catalog.service(service, { index, wait: '20s' }).withMeta();
-    const second = unique('ext-node');
+    const second = uniqueName('ext-node');
     nodes.push(second);
     await consul.catalog.register({
       Node: second,

@@ -3,17 +3,16 @@
  * after a loss, runWhileLeader for cron workers, and several processes that must never show
  * two leaders at once while leaders are killed and resign.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ClosedError, LockLostError } from '../../src/index.js';
-import { aborted, Clients, killIfRunning, spawnTs, waitFor, type TsChild } from '../fixtures/lock-helpers.js';
+import { childrenKilledAfterEach, spawnTs, type TsChild } from '../support/child-process.js';
+import { Clients } from '../support/clients.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
+import { aborted, waitFor } from '../support/wait.js';
 
 const address = sharedConsulAddress();
 const clients = new Clients(address);
-const children: TsChild[] = [];
-afterEach(async () => {
-  await Promise.all(children.splice(0).map((child) => killIfRunning(child)));
-});
+const children = childrenKilledAfterEach();
 afterAll(() => clients.closeAll());
 
 const fast = { ttl: '10s', lockDelay: 0 } as const;

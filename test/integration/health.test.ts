@@ -1,42 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Check, Consul, ValidationError, type HealthStatus, type ServiceEntry } from '../../src/index.js';
-import { sharedConsulAddress } from '../support/consul.js';
-
-function unique(name: string): string {
-  return `${name}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Polls until `probe` returns a value `accept` likes; the deadline only guards against hangs. */
-async function eventually<T>(
-  probe: () => Promise<T>,
-  accept: (value: T) => boolean,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}; last value: ${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function expectInvalid(consul: Consul, fn: () => unknown, field?: string): Promise<void> {
-  const before = consul.stats().requests;
-  let error: unknown;
-  try {
-    await fn();
-  } catch (caught) {
-    error = caught;
-  }
-  expect(error).toBeInstanceOf(ValidationError);
-  if (field !== undefined) expect((error as ValidationError).field).toBe(field);
-  expect(consul.stats().requests).toBe(before);
-}
+import { Check, Consul, type HealthStatus, type ServiceEntry } from '../../src/index.js';
+import { sharedConsulAddress, uniqueName } from '../support/consul.js';
+import { expectInvalid } from '../support/validation.js';
+import { eventually } from '../support/wait.js';
 
 describe('health', () => {
   let consul: Consul;
@@ -56,7 +22,7 @@ describe('health', () => {
 
   /** Registers a service on the shared agent with one TTL check; starts critical. */
   async function registerTtlService(tags: string[] = ['alpha']): Promise<{ name: string; checkId: string }> {
-    const name = unique('health-svc');
+    const name = uniqueName('health-svc');
     const checkId = `${name}-ttl`;
     services.push(name);
     await consul.agent.service.register({
@@ -177,8 +143,8 @@ describe('health', () => {
   // node-level checks, and other test files change the shared agent's node checks at any
   // time, which would legitimately wake a query watching a service on that node.
   it('a blocking health.service read waits for a change and wakes up on it', async () => {
-    const node = unique('health-ext');
-    const name = unique('health-blocking');
+    const node = uniqueName('health-ext');
+    const name = uniqueName('health-blocking');
     externalNodes.push(node);
     const register = (status: HealthStatus) =>
       consul.catalog.register({

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_FAILOVER, PermissionDeniedError, type Consul } from '../../src/index.js';
 import { electionAclRules, lockAclRules, semaphoreAclRules } from '../../src/primitives/lock-acl.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
-import { Clients } from '../fixtures/lock-helpers.js';
+import { Clients } from '../support/clients.js';
 
 let instance: ConsulInstance;
 let clients: Clients;

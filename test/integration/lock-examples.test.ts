@@ -2,15 +2,12 @@
  * Runs examples/lock.ts and examples/leader-cron.ts as child processes, against the shared
  * agent and (once) against a throwaway agent the example starts itself.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { killIfRunning, spawnTs, type TsChild } from '../fixtures/lock-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { childrenKilledAfterEach, spawnTs, type TsChild } from '../support/child-process.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
 
 const address = sharedConsulAddress();
-const children: TsChild[] = [];
-afterEach(async () => {
-  await Promise.all(children.splice(0).map((child) => killIfRunning(child)));
-});
+const children = childrenKilledAfterEach();
 
 function run(file: string, env: Record<string, string>): TsChild {
   const child = spawnTs(file, { CONSULKIT_LOG_LEVEL: 'error', ...env });

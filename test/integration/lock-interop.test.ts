@@ -9,8 +9,9 @@ import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/index.js';
 import { findConsulBinary } from '../../src/testing/index.js';
-import { Clients, waitFor } from '../fixtures/lock-helpers.js';
+import { Clients } from '../support/clients.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
+import { waitFor } from '../support/wait.js';
 
 const address = sharedConsulAddress();
 const clients = new Clients(address);

@@ -14,8 +14,10 @@ import {
   TimeoutError,
   type Lock,
 } from '../../src/index.js';
-import { aborted, Clients, startFaultProxy, waitFor } from '../fixtures/lock-helpers.js';
+import { Clients } from '../support/clients.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
+import { startHttpProxy } from '../support/http-proxy.js';
+import { aborted, waitFor } from '../support/wait.js';
 
 const clients = new Clients(sharedConsulAddress());
 afterAll(() => clients.closeAll());
@@ -408,7 +410,7 @@ describe('lock: withLock, disposal, close', () => {
 
 describe('lock: monitor rides out transient 5xx (Go TestAPI_LockMonitorRetry)', () => {
   it('keeps the lock through a few failed reads, gives it up when it cannot confirm it for a TTL', async () => {
-    const proxy = await startFaultProxy(sharedConsulAddress());
+    const proxy = await startHttpProxy(sharedConsulAddress());
     const throughProxy = clients.create({ address: proxy.url });
     try {
       const k = key('monitor');

@@ -12,16 +12,15 @@ import {
 } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { sharedConsulAddress } from '../support/consul.js';
+import { killIfRunning, spawnTs, type TsChild } from '../support/child-process.js';
+import { waitFor } from '../support/wait.js';
 import {
   agentCheck,
   catalogCheck,
   instanceIds,
-  killIfRunning,
   passingIds,
-  spawnTs,
+  timing,
   uniqueServiceName,
-  waitFor,
-  type TsChild,
 } from '../fixtures/registration-helpers.js';
 
 let consul: Consul;
@@ -33,10 +32,6 @@ async function register(options: RegisterServiceOptions): Promise<ServiceRegistr
   const registration = await consul.registerService({ handleSignals: false, ...options });
   registrations.push(registration);
   return registration;
-}
-
-function timing(line: string): void {
-  console.log(`[registration timing] ${line}`);
 }
 
 beforeAll(() => {

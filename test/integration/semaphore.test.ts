@@ -12,8 +12,10 @@ import {
   SEMAPHORE_FLAGS,
   ValidationError,
 } from '../../src/index.js';
-import { aborted, Clients, startFaultProxy, waitFor } from '../fixtures/lock-helpers.js';
+import { Clients } from '../support/clients.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
+import { startHttpProxy } from '../support/http-proxy.js';
+import { aborted, waitFor } from '../support/wait.js';
 
 const clients = new Clients(sharedConsulAddress());
 afterAll(() => clients.closeAll());
@@ -197,7 +199,7 @@ describe('semaphore: one-shot (Go TestAPI_SemaphoreOneShot)', () => {
 
 describe('semaphore: monitor rides out transient 5xx (Go TestAPI_SemaphoreMonitorRetry)', () => {
   it('keeps the slot through a few failed reads of the prefix', async () => {
-    const proxy = await startFaultProxy(sharedConsulAddress());
+    const proxy = await startHttpProxy(sharedConsulAddress());
     const throughProxy = clients.create({ address: proxy.url });
     try {
       const prefix = uniquePrefix('sem-monitor');

@@ -1,62 +1,12 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClosedError, Consul, PermissionDeniedError, type KVPair, type Watch } from '../../src/index.js';
+import { ClosedError, Consul, PermissionDeniedError, type KVPair } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
-
-interface LogLine {
-  level: number;
-  msg: string;
-  err?: { type?: string; message?: string };
-}
-
-/** A pino logger that keeps its lines in memory, so tests can check what reached the log. */
-function memoryLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = pino(
-    { level: 'warn' },
-    { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
-  );
-  return { logger, lines };
-}
-
-const text = (entry: KVPair | undefined): string | undefined =>
-  entry === undefined ? undefined : String(entry.Value);
-
-/** Resolves with the first value of `watch` that satisfies `predicate` (current one included). */
-function until<T>(watch: Watch<T>, predicate: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      watch.off('change', check);
-      reject(
-        new Error(`no matching value within ${timeoutMs} ms (hang guard); last: ${String(watch.current)}`),
-      );
-    }, timeoutMs);
-    const check = (value: T): void => {
-      if (!predicate(value)) return;
-      clearTimeout(timer);
-      watch.off('change', check);
-      resolve(value);
-    };
-    watch.on('change', check);
-    if (watch.index !== undefined) check(watch.current as T);
-  });
-}
-
-async function eventually(assertion: () => void, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-}
+import { memoryLogger } from '../support/logging.js';
+import { expectEventually } from '../support/wait.js';
+import { text, until } from '../support/watch.js';
 
 describe('consul.watch (shared Consul)', () => {
   let consul: Consul;
@@ -64,7 +14,7 @@ describe('consul.watch (shared Consul)', () => {
   let log: ReturnType<typeof memoryLogger>;
 
   beforeAll(() => {
-    log = memoryLogger();
+    log = memoryLogger('warn');
     consul = new Consul({ address: sharedConsulAddress(), env: {}, logger: log.logger });
     prefix = uniquePrefix('watch');
   });
@@ -137,13 +87,13 @@ describe('consul.watch (shared Consul)', () => {
       const a = isolated.watch.key(key);
       const b = isolated.watch.key(key);
       await Promise.all([a.ready(), b.ready()]);
-      await eventually(() => expect(isolated.stats().running).toBe(1));
+      await expectEventually(() => expect(isolated.stats().running).toBe(1));
       await a.close();
       expect(isolated.watch.stats()).toMatchObject({ loops: 1, watches: 1 });
       expect(isolated.stats().running).toBe(1);
       await b.close();
       expect(isolated.watch.stats()).toMatchObject({ loops: 0, watches: 0 });
-      await eventually(() => expect(isolated.stats().running).toBe(0));
+      await expectEventually(() => expect(isolated.stats().running).toBe(0));
       const requests = isolated.stats().requests;
       await consul.kv.put(key, 'after');
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -179,7 +129,7 @@ describe('consul.watch (shared Consul)', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     const index = watch.index ?? 0n;
     for (let i = 0; i < 3; i++) await consul.kv.put(`${prefix}/noise-${i}`, String(i));
-    await eventually(() => expect(watch.index).toBeGreaterThan(index));
+    await expectEventually(() => expect(watch.index).toBeGreaterThan(index));
     expect(changes).toBe(1);
     expect(watch.current).toBeUndefined();
   });
@@ -224,7 +174,7 @@ describe('consul.watch (shared Consul)', () => {
     await until(other, (value) => text(value) === 'b');
     await consul.kv.put(key, 'c');
     await until(watch, (value) => text(value) === 'c');
-    await eventually(() =>
+    await expectEventually(() =>
       expect(errors.filter((error) => error.message === 'async listener bug')).toHaveLength(3),
     );
     expect(good).toEqual(['a', 'b', 'c']);
@@ -248,7 +198,7 @@ describe('consul.watch (shared Consul)', () => {
       if (value === '0') {
         // A consumer busy while 30 changes happen gets the newest snapshot next, not a backlog.
         for (let i = 1; i <= 30; i++) await consul.kv.put(key, String(i));
-        await eventually(() => expect(text(watch.current)).toBe('30'));
+        await expectEventually(() => expect(text(watch.current)).toBe('30'));
       }
       if (value === '30') break;
     }
@@ -421,7 +371,7 @@ describe('consul.watch on an ACL-enabled agent', () => {
   });
 
   it('stops a watch denied by ACLs with PermissionDeniedError', async () => {
-    const log = memoryLogger();
+    const log = memoryLogger('warn');
     await using anonymous = new Consul({ address: agent.address, env: {}, logger: log.logger });
     const watch = anonymous.watch.key('secret/key');
     const errors: Error[] = [];

@@ -29,3 +29,8 @@ export function uniquePrefix(name: string): string {
   const safe = name.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '') || 't';
   return `test/${safe}-${randomBytes(4).toString('hex')}`;
 }
+
+/** A name no other test (or earlier run) uses: `name` plus a random suffix, e.g. `web-3f9a1c2b`. */
+export function uniqueName(name: string): string {
+  return `${name}-${randomBytes(4).toString('hex')}`;
+}

@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { createServer } from 'node:http';
-import type { Socket } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 /** One request as received. */
 export interface RecordedRequest {
@@ -44,7 +44,6 @@ export async function startRecordingServer(
 ): Promise<RecordingServer> {
   const requests: RecordedRequest[] = [];
   let responder = initial;
-  const sockets = new Set<Socket>();
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -62,16 +61,8 @@ export async function startRecordingServer(
       res.end(response.body ?? '{}');
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const listener = await listenOnLoopback(server);
+  const port = listener.port;
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -84,10 +75,6 @@ export async function startRecordingServer(
     reset() {
       requests.length = 0;
     },
-    close() {
-      // Keep-alive sockets would hold close() open; tests want it immediate.
-      for (const socket of sockets) socket.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => listener.close(),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 /** A running proxy from {@link startTcpProxy}. */
 export interface TcpProxy {
@@ -85,12 +86,7 @@ export async function startTcpProxy(target: string | { host: string; port: numbe
     else flow(pair);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const listenPort = typeof address === 'object' && address !== null ? address.port : 0;
+  const { port: listenPort } = await listenOnLoopback(server);
 
   return {
     address: `127.0.0.1:${listenPort}`,

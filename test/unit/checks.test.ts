@@ -5,16 +5,7 @@ import { serviceRegistrationBody } from '../../src/api/agent-services.js';
 import { checkRegistrationBody } from '../../src/api/agent-checks.js';
 import { catalogRegistrationBody } from '../../src/api/catalog.js';
 import { nodeMetaQuery, tagQuery } from '../../src/api/catalog-query.js';
-
-function validationField(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return (error as ValidationError).field;
-  }
-  throw new Error('expected a ValidationError');
-}
+import { validationField } from '../support/validation.js';
 
 describe('Check builders', () => {
   it('ttl: formats the TTL as a Consul duration and carries common options', () => {

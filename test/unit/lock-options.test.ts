@@ -10,16 +10,7 @@ import {
 import { electionAclRules, lockAclRules, semaphoreAclRules } from '../../src/primitives/lock-acl.js';
 import { abortable, boundedSignal, delay } from '../../src/primitives/lock-signals.js';
 import { retryDelayMs, safetyMarginMs, sessionChecks } from '../../src/primitives/session-keeper.js';
-
-function fieldOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return (error as ValidationError).field;
-  }
-  throw new Error('expected a ValidationError');
-}
+import { validationField } from '../support/validation.js';
 
 describe('resolveSessionOptions', () => {
   it('defaults to Go api.Lock: TTL 15s, Consul lock-delay 15s, no heartbeat', () => {
@@ -37,12 +28,12 @@ describe('resolveSessionOptions', () => {
   it('accepts durations as strings or milliseconds, within Consul bounds', () => {
     const resolved = resolveSessionOptions({ ttl: '10s', lockDelay: 0, sessionName: 'x', checks: [] }, 'n');
     expect(resolved).toMatchObject({ ttlMs: 10_000, lockDelayMs: 0, sessionName: 'x', checks: [] });
-    expect(fieldOf(() => resolveSessionOptions({ ttl: '9s' }, 'n'))).toBe('ttl');
-    expect(fieldOf(() => resolveSessionOptions({ ttl: '25h' }, 'n'))).toBe('ttl');
-    expect(fieldOf(() => resolveSessionOptions({ lockDelay: '61s' }, 'n'))).toBe('lockDelay');
-    expect(fieldOf(() => resolveSessionOptions({ lockDelay: 'soon' }, 'n'))).toBe('lockDelay');
-    expect(fieldOf(() => resolveSessionOptions({ checks: [''] }, 'n'))).toBe('checks[0]');
-    expect(fieldOf(() => resolveSessionOptions({ sessionName: '' }, 'n'))).toBe('sessionName');
+    expect(validationField(() => resolveSessionOptions({ ttl: '9s' }, 'n'))).toBe('ttl');
+    expect(validationField(() => resolveSessionOptions({ ttl: '25h' }, 'n'))).toBe('ttl');
+    expect(validationField(() => resolveSessionOptions({ lockDelay: '61s' }, 'n'))).toBe('lockDelay');
+    expect(validationField(() => resolveSessionOptions({ lockDelay: 'soon' }, 'n'))).toBe('lockDelay');
+    expect(validationField(() => resolveSessionOptions({ checks: [''] }, 'n'))).toBe('checks[0]');
+    expect(validationField(() => resolveSessionOptions({ sessionName: '' }, 'n'))).toBe('sessionName');
   });
 
   it('resolves the heartbeat: 2s TTL, ttl/4 interval, the consulkit-session service', () => {
@@ -55,14 +46,18 @@ describe('resolveSessionOptions', () => {
       resolveSessionOptions({ heartbeat: { ttl: '3s', interval: 1000, serviceName: 'hb' } }, 'n').heartbeat,
     ).toEqual({ ttlMs: 3_000, intervalMs: 1_000, serviceName: 'hb' });
     expect(resolveSessionOptions({ heartbeat: false }, 'n').heartbeat).toBeUndefined();
-    expect(fieldOf(() => resolveSessionOptions({ heartbeat: { ttl: 500 } }, 'n'))).toBe('heartbeat.ttl');
-    expect(fieldOf(() => resolveSessionOptions({ heartbeat: { ttl: '2s', interval: '1500ms' } }, 'n'))).toBe(
-      'heartbeat.interval',
+    expect(validationField(() => resolveSessionOptions({ heartbeat: { ttl: 500 } }, 'n'))).toBe(
+      'heartbeat.ttl',
     );
-    expect(fieldOf(() => resolveSessionOptions({ heartbeat: { serviceName: 'a/b' } }, 'n'))).toBe(
+    expect(
+      validationField(() => resolveSessionOptions({ heartbeat: { ttl: '2s', interval: '1500ms' } }, 'n')),
+    ).toBe('heartbeat.interval');
+    expect(validationField(() => resolveSessionOptions({ heartbeat: { serviceName: 'a/b' } }, 'n'))).toBe(
       'heartbeat.serviceName',
     );
-    expect(fieldOf(() => resolveSessionOptions({ heartbeat: true, session: 'abc' }, 'n'))).toBe('heartbeat');
+    expect(validationField(() => resolveSessionOptions({ heartbeat: true, session: 'abc' }, 'n'))).toBe(
+      'heartbeat',
+    );
   });
 
   it('FAST_FAILOVER is a frozen preset of a 2s heartbeat and a 1s lock-delay', () => {
@@ -77,7 +72,7 @@ describe('resolveSessionOptions', () => {
     expect(resolveValue(undefined).length).toBe(0);
     expect(resolveValue('hé').toString()).toBe('hé');
     expect(resolveValue(new Uint8Array([1, 2]))).toEqual(Buffer.from([1, 2]));
-    expect(fieldOf(() => resolveValue(3 as unknown as string))).toBe('value');
+    expect(validationField(() => resolveValue(3 as unknown as string))).toBe('value');
   });
 
   it('primitive watches read consistently, with a short pace and a capped backoff', () => {
@@ -97,22 +92,22 @@ describe('constructors validate before sending anything', () => {
   afterAll(() => consul.close());
 
   it('lock: bad key or options', () => {
-    expect(fieldOf(() => consul.lock(''))).toBe('key');
-    expect(fieldOf(() => consul.lock('/abs'))).toBe('key');
-    expect(fieldOf(() => consul.lock('k', { ttl: 1 }))).toBe('ttl');
-    expect(fieldOf(() => consul.lock('k', { value: 1 as unknown as string }))).toBe('value');
+    expect(validationField(() => consul.lock(''))).toBe('key');
+    expect(validationField(() => consul.lock('/abs'))).toBe('key');
+    expect(validationField(() => consul.lock('k', { ttl: 1 }))).toBe('ttl');
+    expect(validationField(() => consul.lock('k', { value: 1 as unknown as string }))).toBe('value');
   });
 
   it('semaphore: the limit must be a positive integer (Go TestAPI_SemaphoreBadLimit)', () => {
-    expect(fieldOf(() => consul.semaphore('p', { limit: 0 }))).toBe('limit');
-    expect(fieldOf(() => consul.semaphore('p', { limit: -1 }))).toBe('limit');
-    expect(fieldOf(() => consul.semaphore('p', { limit: 1.5 }))).toBe('limit');
-    expect(fieldOf(() => consul.semaphore('', { limit: 1 }))).toBe('prefix');
+    expect(validationField(() => consul.semaphore('p', { limit: 0 }))).toBe('limit');
+    expect(validationField(() => consul.semaphore('p', { limit: -1 }))).toBe('limit');
+    expect(validationField(() => consul.semaphore('p', { limit: 1.5 }))).toBe('limit');
+    expect(validationField(() => consul.semaphore('', { limit: 1 }))).toBe('prefix');
     expect(consul.semaphore('p/', { limit: 2 }).prefix).toBe('p');
   });
 
   it('election: bad key', () => {
-    expect(fieldOf(() => consul.election(''))).toBe('key');
+    expect(validationField(() => consul.election(''))).toBe('key');
   });
 
   it('acquire: a bad timeout or signal is refused before any request', async () => {
@@ -189,8 +184,8 @@ describe('ACL rules', () => {
       'key_prefix "batch/enc/" { policy = "write" }\nsession "n" { policy = "write" }\nservice "consulkit-session" { policy = "write" }',
     );
     expect(lockAclRules('k', 'n', { heartbeat: 'hb' })).toMatch(/service "hb"/);
-    expect(fieldOf(() => lockAclRules('', 'n'))).toBe('key');
-    expect(fieldOf(() => lockAclRules('k', ''))).toBe('node');
+    expect(validationField(() => lockAclRules('', 'n'))).toBe('key');
+    expect(validationField(() => lockAclRules('k', ''))).toBe('node');
   });
 });
 
