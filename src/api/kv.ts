@@ -83,6 +83,10 @@ function toBytes(value: KVValue): Uint8Array {
   throw new ValidationError('value', 'must be a string, Buffer or Uint8Array');
 }
 
+function firstPair(body: WireKVPair[] | undefined): KVPair | undefined {
+  return body?.[0] ? decodePair(body[0]) : undefined;
+}
+
 function decodePair(wire: WireKVPair): KVPair {
   const pair = { ...wire, Value: wire.Value === null ? Buffer.alloc(0) : Buffer.from(wire.Value, 'base64') };
   return pair as KVPair;
@@ -106,7 +110,7 @@ export class KV {
     return read<WireKVPair[] | undefined, KVPair | undefined>(
       this.#transport,
       { method: 'GET', path, read: options, allowNotFound: true, response: 'json' },
-      (body) => (body?.[0] ? decodePair(body[0]) : undefined),
+      firstPair,
     );
   }
 

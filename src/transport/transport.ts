@@ -108,6 +108,11 @@ export class Transport {
   private readonly blockingPool: Pool;
   private closed = false;
   #closing: Promise<void> | undefined;
+  // A timed-out attempt already spent the caller's time bound; retrying would break the
+  // promise that `timeout` makes. The watcher retries those itself. (One function per
+  // transport, not per request: the hot path should not allocate it.)
+  readonly #shouldRetry = (error: unknown): boolean =>
+    !this.closed && isRetryable(error) && !(error instanceof TimeoutError);
   private requestCount = 0;
   private blockingCount = 0;
 
@@ -169,10 +174,7 @@ export class Transport {
       throw new ValidationError('retries', `expected a non-negative integer, got ${String(retries)}`);
     }
     if (!idempotent || retries === 0) return this.send<T>(spec, prepared);
-    // A timed-out attempt already spent the caller's time bound; retrying would break the
-    // promise that `timeout` makes. The watcher retries those itself.
-    const shouldRetry = (error: unknown): boolean =>
-      !this.closed && isRetryable(error) && !(error instanceof TimeoutError);
+    const shouldRetry = this.#shouldRetry;
     // The first attempt runs outside p-retry: most calls succeed, and the retry machinery
     // costs tens of microseconds per call that the hot path should not pay.
     let firstFailure: unknown;
