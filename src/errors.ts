@@ -41,9 +41,11 @@ export interface HttpErrorDetails {
   method: string;
   /** Request path without the query string (which may hold user data), e.g. `/v1/kv/app/x`. */
   path: string;
-  /** Response body as text, trimmed to 4 KiB. */
+  /** Response body as text, whole. */
   body: string;
 }
+
+const MAX_BODY_IN_MESSAGE = 1000;
 
 /** Consul answered with an HTTP status that is not a success. */
 export class ConsulHttpError extends ConsulError {
@@ -53,7 +55,7 @@ export class ConsulHttpError extends ConsulError {
   readonly method: string;
   /** Request path, without query string. */
   readonly path: string;
-  /** Response body text (trimmed). */
+  /** The whole response body text (the message shows at most its first 1,000 characters). */
   readonly body: string;
 
   constructor(
@@ -61,7 +63,10 @@ export class ConsulHttpError extends ConsulError {
     code: ConsulErrorCode = 'HTTP_ERROR',
     options?: { cause?: unknown },
   ) {
-    const text = details.body.trim();
+    // The message stays readable; the whole body stays on `body`, where callers that decode
+    // structured error answers (a rolled-back txn, an unhealthy autopilot report) need it.
+    const full = details.body.trim();
+    const text = full.length > MAX_BODY_IN_MESSAGE ? `${full.slice(0, MAX_BODY_IN_MESSAGE)}…` : full;
     super(
       code,
       `Consul answered ${details.status} to ${details.method} ${details.path}${text ? `: ${text}` : ''}`,

@@ -32,7 +32,7 @@ function rejectOptions(options: object, endpoint: string): void {
 /**
  * The health report inside a 429 answer of `/v1/operator/autopilot/health`, or `undefined`
  * when `error` is anything else. Consul sends the full report with 429 when the cluster is
- * unhealthy; a body cut short by the error's 4 KiB limit is not decoded.
+ * unhealthy; a body that is not a complete report is not decoded.
  */
 export function autopilotHealthFromError(error: unknown): AutopilotHealth | undefined {
   if (!(error instanceof ConsulHttpError) || error.status !== 429) return undefined;

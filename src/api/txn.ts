@@ -510,8 +510,8 @@ export function prepareTxn(operations: readonly TxnOperation[]): { body: unknown
 // Errors of a rolled-back transaction
 // ---------------------------------------------------------------------------------------------
 
-// The transport trims error bodies to 4 KiB; a rollback of many operations can be longer, so
-// the complete `{OpIndex, What}` entries are also recovered from a cut body.
+// Should a body arrive cut short (a proxy, a dropped connection), the complete
+// `{OpIndex, What}` entries are still recovered from it.
 const ERROR_ENTRY = /\{\s*"OpIndex"\s*:\s*(\d+)\s*,\s*"What"\s*:\s*("(?:[^"\\]|\\.)*")\s*\}/g;
 
 /** Reads the per-operation errors from the body of a 409 answer. */

@@ -13,18 +13,15 @@ import {
   type HttpErrorDetails,
 } from '../errors.js';
 
-const MAX_BODY_IN_ERROR = 4096;
-
 /** Builds the error for a non-success HTTP status. */
 export function errorForStatus(details: HttpErrorDetails): ConsulHttpError {
-  const trimmed = { ...details, body: details.body.slice(0, MAX_BODY_IN_ERROR) };
   // Consul answers ACL refusals with 403 and, on older versions, a 500 whose body names the
   // ACL failure; both are permission problems for the caller.
   if (
     details.status === 403 ||
     (details.status === 500 && /^(rpc error.*)?Permission denied/i.test(details.body))
   ) {
-    return new PermissionDeniedError(trimmed);
+    return new PermissionDeniedError(details);
   }
   // Consul 1.8 answers 500 "Unknown check/service" for an ID the agent does not know, where
   // newer versions answer 404; both mean the object is gone (e.g. after an agent restart).
@@ -38,9 +35,9 @@ export function errorForStatus(details: HttpErrorDetails): ConsulHttpError {
         details.body,
       ))
   ) {
-    return new NotFoundError(trimmed);
+    return new NotFoundError(details);
   }
-  return new ConsulHttpError(trimmed);
+  return new ConsulHttpError(details);
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);

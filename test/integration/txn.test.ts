@@ -92,6 +92,17 @@ describe('txn', () => {
     expect((failure as TxnError).errors.map((e) => e.opIndex)).toEqual([0, 2]);
   });
 
+  it('reports all 64 failures of a large rollback, whose answer is longer than 4 KiB', async () => {
+    const { kv } = consul.txn;
+    const long = 'k'.repeat(60);
+    const operations = Array.from({ length: 64 }, (_, i) => kv.get(`${prefix}/large/${long}-${i}`));
+    const failure = await consul.txn.execute(operations).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TxnError);
+    const error = failure as TxnError;
+    expect((error.cause as { body: string }).body.length).toBeGreaterThan(4096);
+    expect(error.errors.map((e) => e.opIndex)).toEqual(Array.from({ length: 64 }, (_, i) => i));
+  });
+
   it('checks that a key does not exist (check-not-exists, Consul 1.7+)', async () => {
     const { kv } = consul.txn;
     const { results } = await consul.txn.execute([

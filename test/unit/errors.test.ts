@@ -32,6 +32,17 @@ describe('error mapping', () => {
     expect(errorForFailure(timeout, 'GET /v1/kv/x', 1000)).toBeInstanceOf(TimeoutError);
   });
 
+  it('keeps the whole body on the error and only a readable prefix in the message', () => {
+    const body = JSON.stringify({
+      Errors: Array.from({ length: 64 }, (_, i) => ({ OpIndex: i, What: 'x'.repeat(80) })),
+    });
+    const error = errorForStatus(details(409, body));
+    expect(body.length).toBeGreaterThan(4096);
+    expect(error.body).toBe(body);
+    expect(error.message.length).toBeLessThan(1200);
+    expect(error.message.endsWith('…')).toBe(true);
+  });
+
   it('gives every error a stable code and name', () => {
     const error = new ValidationError('key', 'must not be empty');
     expect(error).toBeInstanceOf(ConsulError);
