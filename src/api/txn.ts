@@ -4,7 +4,13 @@
  *
  * @packageDocumentation
  */
-import { ConsulHttpError, TxnError, ValidationError, type TxnOpError } from '../errors.js';
+import {
+  ConsulHttpError,
+  PermissionDeniedError,
+  TxnError,
+  ValidationError,
+  type TxnOpError,
+} from '../errors.js';
 import type { ConsistencyMode } from '../config.js';
 import type { Transport } from '../transport/transport.js';
 import type { QueryMeta } from '../transport/query-meta.js';
@@ -571,6 +577,8 @@ export class Txn {
    *
    * @throws ValidationError before sending, see {@link prepareTxn}
    * @throws TxnError when Consul rolled the transaction back (HTTP 409)
+   * @throws PermissionDeniedError when the token may not perform the operations (Consul answers
+   *   that with a 409 whose every operation says "Permission denied")
    */
   async execute(operations: readonly TxnOperation[], options: TxnOptions = {}): Promise<TxnResponse> {
     const { body, readOnly } = prepareTxn(operations);
@@ -588,7 +596,16 @@ export class Txn {
       return { results: (response.body.Results ?? []).map(decodeResult), meta: response.meta };
     } catch (error) {
       if (error instanceof ConsulHttpError && error.status === 409) {
-        throw new TxnError(parseTxnErrors(error.body), { cause: error });
+        const errors = parseTxnErrors(error.body);
+        // Consul reports an ACL refusal as a rollback whose every operation says
+        // "Permission denied"; that is a permission problem, not a failed condition.
+        if (errors.length > 0 && errors.every((e) => /^Permission denied/i.test(e.what))) {
+          throw new PermissionDeniedError(
+            { status: error.status, method: error.method, path: error.path, body: error.body },
+            { cause: error },
+          );
+        }
+        throw new TxnError(errors, { cause: error });
       }
       throw error;
     }

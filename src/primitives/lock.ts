@@ -134,12 +134,10 @@ export class Lock extends SessionPrimitive<KVPair | undefined> {
       this.host.txn,
       txnKV.lock(this.key, this.#value, session, { flags: LOCK_FLAGS }),
       call,
-      () => this.host.kv.put(this.key, this.#value, { ...call, acquire: session, flags: LOCK_FLAGS }),
     );
     // Refused: someone acquired first (the watch will show it) or a lock-delay is running
     // (nothing will change; the loop retries after a short backoff).
     if (result.kind === 'refused') return { kind: 'refused' };
-    if (result.kind === 'retry') return { kind: 'progress' };
     const token = lockFencingToken(result.entry, session);
     if (token === undefined) return { kind: 'refused' };
     return { kind: 'held', token, baseline: token };

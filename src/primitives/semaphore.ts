@@ -186,12 +186,9 @@ export class Semaphore extends SessionPrimitive<KVPair[]> {
           this.host.txn,
           txnKV.cas(key, plan.value, plan.casIndex, { flags: SEMAPHORE_FLAGS }),
           call,
-          () => this.host.kv.put(key, plan.value, { ...call, cas: plan.casIndex, flags: SEMAPHORE_FLAGS }),
         );
         // Another contender changed the key first; the watch brings its version.
         if (written.kind === 'refused') return { kind: 'refused', retryAfterMs: CAS_RETRY_MS };
-        // Admitted by the probe: the next step takes the slot again (a reclaim) with its index.
-        if (written.kind === 'retry') return { kind: 'progress' };
         const token = admissionFencingToken(written.entry);
         return { kind: 'held', token, baseline: token };
       }

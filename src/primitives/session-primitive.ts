@@ -58,26 +58,18 @@ export type IndexedWrite =
   /** Applied; the entry as written (its `ModifyIndex` is the write's index). */
   | { readonly kind: 'written'; readonly entry: KVPair }
   /** Refused by Consul: held by another session, a lock-delay, a stale check-and-set index. */
-  | { readonly kind: 'refused' }
-  /** The transaction was refused but the same write through the KV endpoint then applied: look again. */
-  | { readonly kind: 'retry' };
+  | { readonly kind: 'refused' };
 
 /**
  * Applies one KV write (`lock`, or `cas`) as a transaction, which answers with the entry as
- * written, so with the exact index of the write (the fencing token).
- *
- * A transaction reports every refusal the same way (409 with a list of reasons), an ACL
- * denial included. So a refusal is checked by sending the same write through the KV endpoint
- * (`probe`), which answers `false` when refused and 403 when denied: a denial then surfaces
- * as `PermissionDeniedError` instead of being retried forever. In the rare case where the
- * probe applies (the way cleared in between), the caller looks at the key again and finds it
- * holds it already, then takes its index with another transaction.
+ * written, so with the exact index of the write (the fencing token). An ACL denial rejects
+ * with `PermissionDeniedError` (the txn group tells it from a refusal), so it is never
+ * retried as if the key were busy.
  */
 export async function acquireWithIndex(
   txn: Txn,
   operation: TxnKVOperation,
   call: CallOptions,
-  probe: () => Promise<boolean>,
 ): Promise<IndexedWrite> {
   try {
     const { results } = await txn.execute([operation], call);
@@ -90,9 +82,9 @@ export async function acquireWithIndex(
     }
     return { kind: 'written', entry: first.KV };
   } catch (error) {
-    if (!(error instanceof TxnError)) throw error;
+    if (error instanceof TxnError) return { kind: 'refused' };
+    throw error;
   }
-  return (await probe()) ? { kind: 'retry' } : { kind: 'refused' };
 }
 
 /** One acquisition, from `acquired` to `lost` or `released`. */

@@ -185,6 +185,11 @@ describe('acl (dedicated agent, default deny)', () => {
           PermissionDeniedError,
         );
         await expect(weak.acl.policy.list()).rejects.toThrow(PermissionDeniedError);
+        // A denied transaction is a permission problem, not a rollback of failed conditions.
+        await expect(weak.txn.execute([weak.txn.kv.set('x/a', 'nope')])).rejects.toThrow(
+          PermissionDeniedError,
+        );
+        await expect(weak.txn.execute([weak.txn.kv.get('x/a')])).resolves.toMatchObject({ results: [{}] });
         expect(String((await consul.kv.get('x/a'))?.Value)).toBe('visible');
       } finally {
         await weak.close();
