@@ -19,7 +19,11 @@ declare module 'vitest' {
 
 /** Starts the shared agent and provides its address; the returned function stops it. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const consul = await startConsul({ acl: false });
+  // Two test files run at once against this agent, each with dozens of clients (contender
+  // tests use one client per contender, as separate processes would). Together they can pass
+  // Consul's default of 200 connections per client IP, after which a 1.8 agent closes new
+  // connections unanswered; the limit is raised on purpose for the suite, not for a client.
+  const consul = await startConsul({ acl: false, httpMaxConnsPerClient: 2000 });
   project.provide('consulAddress', consul.address);
   project.provide('consulBackend', consul.backend);
   return async () => {
