@@ -81,7 +81,12 @@ export class ACLLegacy {
     return response.body.ID;
   }
 
-  /** Replaces a legacy token's name, type and rules; resolves to its ID. */
+  /**
+   * Replaces a legacy token's name, type and rules; resolves to its ID. Consul's leader
+   * upgrades legacy tokens to the token/policy system in the background, after which this
+   * endpoint refuses them (500 "Cannot use legacy endpoint to modify a non-legacy token"):
+   * update new tokens through `acl.token.update`.
+   */
   async update(request: LegacyAclUpdateRequest, options: CallOptions = {}): Promise<string> {
     const body = legacyBody(request);
     requireName('ID', request.ID);
