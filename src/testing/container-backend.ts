@@ -2,7 +2,7 @@
  * Container backend: one `consul agent -dev` per container, via Testcontainers 11.
  *
  * Host ports are chosen by the harness and bound explicitly (on 127.0.0.1 when the engine
- * is local) so that `restart()` — a `docker restart` of the same container — comes back on
+ * shares this machine's network, see published-host.ts) so that `restart()` — a `docker restart` of the same container — comes back on
  * the same address. Dev mode keeps all state in memory, so a restart loses it like a
  * crashed-and-replaced agent would.
  */
@@ -15,6 +15,7 @@ import { trackContainer, untrackContainer } from './cleanup.js';
 import { renderAgentConfig } from './config.js';
 import { resolveConsulImage } from './docker.js';
 import { allocatePort, releasePorts } from './ports.js';
+import { resolvePublishedHost } from './published-host.js';
 import { waitUntilReady } from './ready.js';
 import { LineRing } from './ring-buffer.js';
 
@@ -23,6 +24,8 @@ const TLS_DIR = '/consulkit/tls';
 const HTTP = 8500;
 const HTTPS = 8501;
 const SERF_LAN = 8301;
+/** What `consul agent` prints once its HTTP listener is up. */
+const AGENT_RUNNING = /Consul agent running!/;
 
 type Testcontainers = typeof import('testcontainers');
 
@@ -40,7 +43,6 @@ function loadTestcontainers(): Promise<Testcontainers> {
   return testcontainers;
 }
 
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
 const PORT_CLASH = /port is already allocated|address already in use/i;
 
 /** Starts one dev agent in a container; resolves when it is ready. */
@@ -48,9 +50,7 @@ export async function startContainerAgent(spec: BackendStartSpec): Promise<Backe
   const tc = await loadTestcontainers();
   const image = await resolveConsulImage(spec.log);
   const runtime = await tc.getContainerRuntimeClient();
-  const runtimeHost = runtime.info.containerRuntime.host;
-  const local = LOCAL_HOSTS.has(runtimeHost);
-  const host = local ? '127.0.0.1' : runtimeHost;
+  const { host, loopbackOnly } = await resolvePublishedHost(runtime.info.containerRuntime.host);
 
   const tlsFiles = spec.tls;
   const config = renderAgentConfig({
@@ -98,7 +98,7 @@ export async function startContainerAgent(spec: BackendStartSpec): Promise<Backe
       // Testcontainers binds published ports on all interfaces; tests only need loopback,
       // and not exposing a default-allow dev agent to the network is the safer default.
       protected override async beforeContainerCreated(): Promise<void> {
-        if (!local) return;
+        if (!loopbackOnly) return;
         for (const bindings of Object.values(this.hostConfig.PortBindings ?? {}) as { HostIp?: string }[][]) {
           for (const binding of bindings) binding.HostIp = '127.0.0.1';
         }
@@ -139,11 +139,10 @@ export async function startContainerAgent(spec: BackendStartSpec): Promise<Backe
       .withCopyFilesToContainer(tlsCopies)
       .withLabels({ 'org.consulkit.testing': 'true', 'org.consulkit.node': spec.nodeName })
       .withLogConsumer(follow)
-      .withWaitStrategy(
-        tc.Wait.forHttp('/v1/status/leader', HTTP, { abortOnContainerExit: true })
-          .forStatusCode(200)
-          .forResponsePredicate((body) => body.trim() !== '' && body.trim() !== '""'),
-      )
+      // Testcontainers would probe HTTP at the host it detected, which may be a gateway the
+      // loopback-bound ports do not listen on; so it only waits for the agent's start line,
+      // and waitUntilReady below probes the address tests will use.
+      .withWaitStrategy(tc.Wait.forLogMessage(AGENT_RUNNING))
       .withStartupTimeout(60_000);
 
     let started: StartedTestContainer;

@@ -69,7 +69,11 @@ export interface StartConsulOptions {
 export interface ConsulInstance extends AsyncDisposable {
   /** The backend actually used. */
   readonly backend: 'container' | 'binary';
-  /** Base URL of the API: `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with `tls`. */
+  /**
+   * Base URL of the API: `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with `tls`.
+   * Only a container engine on another machine (or one that Testcontainers reaches through
+   * a gateway that is not an address of this machine) gives that engine's host instead.
+   */
   readonly address: string;
   /**
    * Plain-HTTP base URL, also with `tls` (Consul keeps HTTP on alongside HTTPS). Always set:
