@@ -11,15 +11,29 @@ import { percentile, sleep } from '../support/measure.js';
 const WARMUP_MS = 200;
 const MEASURE_MS = 1000;
 /** Rounds per cell; subjects take turns within a round, so drift (JIT, agent GC) hits all alike. The median is kept. */
-const ROUNDS = 3;
+const ROUNDS = 5;
+/** Warm-up passes per subject at concurrency 32, so every subject is JIT-compiled before any cell counts. */
+const WARMUP_PASSES = 2;
 const CONCURRENCIES = [1, 32] as const;
 /** Same connection count for consulkit (its default) and the raw pool, so only the client differs. */
 const CONNECTIONS = 16;
 
 type Get = () => Promise<unknown>;
 
-/** Runs `concurrency` workers calling `get` in a loop; returns completed gets per second. */
-async function throughput(get: Get, concurrency: number): Promise<number> {
+/** One measured cell. */
+interface Measurement {
+  /** Completed gets per second of wall time. */
+  opsPerSec: number;
+  /**
+   * This process's CPU time (user + system) per completed get, in µs. The agent shares the
+   * machine's cores, so wall-time throughput moves with its load; the client's own CPU cost
+   * per call moves much less and shows what the client itself adds.
+   */
+  cpuUsPerOp: number;
+}
+
+/** Runs `concurrency` workers calling `get` in a loop; returns throughput and client CPU per get. */
+async function throughput(get: Get, concurrency: number): Promise<Measurement> {
   let counting = false;
   let stop = false;
   let done = 0;
@@ -33,12 +47,17 @@ async function throughput(get: Get, concurrency: number): Promise<number> {
   await sleep(WARMUP_MS);
   counting = true;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await sleep(MEASURE_MS);
   counting = false;
+  const cpu = process.cpuUsage(cpuBefore);
   const elapsed = performance.now() - started;
   stop = true;
   await Promise.all(workers);
-  return (done / elapsed) * 1000;
+  return {
+    opsPerSec: (done / elapsed) * 1000,
+    cpuUsPerOp: done === 0 ? Number.NaN : (cpu.user + cpu.system) / done,
+  };
 }
 
 export const kvThroughput: BenchScenario = {
@@ -65,8 +84,9 @@ export const kvThroughput: BenchScenario = {
         ['consul (npm)', () => npm.kv.get(key)],
       ];
       context.log('kv-throughput: warm-up');
-      for (const [, get] of subjects) await throughput(get, 32);
-      const samples = new Map<string, Record<number, number[]>>(
+      for (let pass = 0; pass < WARMUP_PASSES; pass++)
+        for (const [, get] of subjects) await throughput(get, 32);
+      const samples = new Map<string, Record<number, Measurement[]>>(
         subjects.map(([name]) => [name, { 1: [], 32: [] }]),
       );
       for (const concurrency of CONCURRENCIES) {
@@ -78,27 +98,42 @@ export const kvThroughput: BenchScenario = {
             samples.get(name)?.[concurrency]?.push(await throughput(get, concurrency));
         }
       }
+      const median = (cells: Measurement[] | undefined, field: keyof Measurement): number =>
+        percentile(
+          (cells ?? []).map((cell) => cell[field]),
+          0.5,
+        ) ?? Number.NaN;
       const results = new Map<string, Record<number, number>>(
         [...samples].map(([name, byConcurrency]) => [
           name,
-          Object.fromEntries(
-            CONCURRENCIES.map((c) => [c, percentile(byConcurrency[c] ?? [], 0.5) ?? Number.NaN]),
-          ),
+          Object.fromEntries(CONCURRENCIES.map((c) => [c, median(byConcurrency[c], 'opsPerSec')])),
+        ]),
+      );
+      const cpuResults = new Map<string, Record<number, number>>(
+        [...samples].map(([name, byConcurrency]) => [
+          name,
+          Object.fromEntries(CONCURRENCIES.map((c) => [c, median(byConcurrency[c], 'cpuUsPerOp')])),
         ]),
       );
       const rows: BenchRow[] = [...results].map(([subject, row]) => ({
         subject,
-        values: Object.fromEntries(CONCURRENCIES.map((c) => [`ops/s @${c}`, row[c] ?? null])),
+        values: Object.fromEntries([
+          ...CONCURRENCIES.map((c) => [`ops/s @${c}`, row[c] ?? null]),
+          ...CONCURRENCIES.map((c) => [`client CPU µs/get @${c}`, cpuResults.get(subject)?.[c] ?? null]),
+        ]),
       }));
       const ours = results.get('consulkit') ?? {};
       const raw = results.get('raw undici Pool') ?? {};
       const theirs = results.get('consul (npm)') ?? {};
+      const oursCpu = cpuResults.get('consulkit') ?? {};
+      const rawCpu = cpuResults.get('raw undici Pool') ?? {};
       const ratio = (a: number | undefined, b: number | undefined): number =>
         a !== undefined && b ? a / b : Number.NaN;
       const ratios: Record<string, number> = {};
       for (const c of CONCURRENCIES) {
         ratios[`consulkit / raw undici @${c}`] = ratio(ours[c], raw[c]);
         ratios[`consulkit / consul npm @${c}`] = ratio(ours[c], theirs[c]);
+        ratios[`client CPU per get, consulkit / raw undici @${c}`] = ratio(oursCpu[c], rawCpu[c]);
       }
       const vsRaw = ratios['consulkit / raw undici @32'] ?? Number.NaN;
       const vsNpm = ratios['consulkit / consul npm @32'] ?? Number.NaN;
@@ -118,7 +153,7 @@ export const kvThroughput: BenchScenario = {
           },
         ],
         notes: [
-          `median of ${ROUNDS} interleaved rounds of ${MEASURE_MS} ms per cell; consulkit and the raw pool both use ${CONNECTIONS} connections`,
+          `median of ${ROUNDS} interleaved rounds (after ${WARMUP_PASSES} warm-up passes) of ${MEASURE_MS} ms per cell; consulkit and the raw pool both use ${CONNECTIONS} connections`,
           'the raw loop only parses the JSON; consulkit also keeps uint64 fields exact and decodes the base64 value',
         ],
       };
