@@ -6,7 +6,8 @@
 /** What the generated HCL should switch on. */
 export interface AgentConfigInput {
   datacenter: string;
-  acl?: { masterToken: string; defaultPolicy: 'allow' | 'deny' };
+  /** `masterToken` undefined: ACLs on but not bootstrapped (for tests of `acl.bootstrap()`). */
+  acl?: { masterToken: string | undefined; defaultPolicy: 'allow' | 'deny' };
   /** Paths as the agent sees them (inside the container for the container backend). */
   tls?: { caFile: string; certFile: string; keyFile: string; verifyIncoming: boolean; httpsPort: number };
   httpMaxConnsPerClient?: number;
@@ -18,20 +19,26 @@ const quote = (value: string): string => JSON.stringify(value);
 export function renderAgentConfig(input: AgentConfigInput): string {
   const lines: string[] = [`datacenter = ${quote(input.datacenter)}`];
   if (input.acl !== undefined) {
-    // The agent token is the master token too, so the dev agent can still register its
-    // own node and update coordinates under default-deny (otherwise the log fills with
-    // "blocked by ACLs" warnings that hide real problems).
+    const { masterToken } = input.acl;
     lines.push(
       'acl {',
       '  enabled = true',
       `  default_policy = ${quote(input.acl.defaultPolicy)}`,
       '  enable_token_persistence = false',
-      '  tokens {',
-      `    master = ${quote(input.acl.masterToken)}`,
-      `    agent = ${quote(input.acl.masterToken)}`,
-      '  }',
-      '}',
     );
+    // The agent token is the master token too, so the dev agent can still register its
+    // own node and update coordinates under default-deny (otherwise the log fills with
+    // "blocked by ACLs" warnings that hide real problems). Without a master token the
+    // agent runs with no token until someone bootstraps and hands it one.
+    if (masterToken !== undefined) {
+      lines.push(
+        '  tokens {',
+        `    master = ${quote(masterToken)}`,
+        `    agent = ${quote(masterToken)}`,
+        '  }',
+      );
+    }
+    lines.push('}');
   }
   if (input.tls !== undefined) {
     // verify_incoming_https rather than verify_incoming: only the HTTP API needs client

@@ -40,8 +40,11 @@ export interface StartConsulOptions {
   /**
    * Enable ACLs with a master (bootstrap) token. `true` → default-deny with a random UUID
    * token; an object sets the token and/or the default policy (default `'deny'`).
+   * `masterToken: false` leaves the ACL system unbootstrapped and {@link ConsulInstance.token}
+   * unset: the first `PUT /v1/acl/bootstrap` (`consul.acl.bootstrap()`) then returns the
+   * initial management token, as on a fresh production cluster.
    */
-  acl?: boolean | { masterToken?: string; defaultPolicy?: 'allow' | 'deny' };
+  acl?: boolean | { masterToken?: string | false; defaultPolicy?: 'allow' | 'deny' };
   /**
    * Serve HTTPS with a CA and server certificate made by `consul tls ca create` /
    * `consul tls cert create -server` (the host binary, in a temp folder). A client
@@ -81,7 +84,7 @@ export interface ConsulInstance extends AsyncDisposable {
    * supported.
    */
   readonly httpAddress: string;
-  /** ACL master token when `acl` is on. */
+  /** ACL master token when `acl` is on (unset with `acl: { masterToken: false }`). */
   readonly token?: string;
   /** CA certificate (PEM) when `tls` is on. */
   readonly ca?: string;
@@ -236,12 +239,13 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
   const nodeName = options.nodeName ?? `consulkit-${randomUUID().slice(0, 8)}`;
 
   const aclOption = options.acl ?? false;
+  const aclObject = aclOption === true || aclOption === false ? {} : aclOption;
   const acl =
     aclOption === false
       ? undefined
       : {
-          masterToken: (aclOption === true ? undefined : aclOption.masterToken) ?? randomUUID(),
-          defaultPolicy: (aclOption === true ? undefined : aclOption.defaultPolicy) ?? ('deny' as const),
+          masterToken: aclObject.masterToken === false ? undefined : (aclObject.masterToken ?? randomUUID()),
+          defaultPolicy: aclObject.defaultPolicy ?? ('deny' as const),
         };
   const tlsOption = options.tls ?? false;
   const tlsWanted = tlsOption !== false;
@@ -290,7 +294,7 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
       binError,
       workDir,
       {
-        ...(acl === undefined ? {} : { token: acl.masterToken }),
+        ...(acl?.masterToken === undefined ? {} : { token: acl.masterToken }),
         ...(tls === undefined
           ? {}
           : { ca: tls.ca, clientCert: tls.clientCert, tlsServerName: tls.serverName }),

@@ -253,3 +253,39 @@ describe('acl (dedicated agent, default deny)', () => {
     expect(consul.stats().requests).toBe(before);
   });
 });
+
+describe('acl bootstrap (dedicated agent with ACLs on and no master token)', () => {
+  let agent: ConsulInstance;
+  let anonymous: Consul;
+
+  beforeAll(async () => {
+    agent = await startConsul({ acl: { masterToken: false } });
+    anonymous = new Consul({ address: agent.address, env: {} });
+  });
+
+  afterAll(async () => {
+    await anonymous?.close();
+    await agent?.stop();
+  });
+
+  it('bootstraps once, returns a working management token, then refuses with the reset index', async () => {
+    expect(agent.token).toBeUndefined();
+    // Default deny and no token yet: even a KV write is refused.
+    await expect(anonymous.kv.put('bootstrap/probe', 'x')).rejects.toThrow(PermissionDeniedError);
+
+    const token = await anonymous.acl.bootstrap();
+    expect(token.SecretID).toMatch(/^[0-9a-f-]{36}$/);
+    expect(token.AccessorID).toMatch(/^[0-9a-f-]{36}$/);
+    expect(token.Policies?.map((policy) => policy.Name)).toEqual(['global-management']);
+    expect(typeof token.CreateIndex).toBe('bigint');
+
+    await using management = new Consul({ address: agent.address, token: token.SecretID, env: {} });
+    await management.kv.put('bootstrap/probe', 'x');
+    expect((await management.kv.get('bootstrap/probe'))?.Value?.toString()).toBe('x');
+    expect((await management.acl.token.self()).AccessorID).toBe(token.AccessorID);
+
+    const again = await anonymous.acl.bootstrap().catch((error: unknown) => error);
+    expect(again).toBeInstanceOf(AclBootstrapError);
+    expect((again as AclBootstrapError).resetIndex).toBe(token.CreateIndex);
+  });
+});
