@@ -20,6 +20,7 @@ import {
 import {
   contenderKey,
   coordinationKey,
+  decodeSemaphoreState,
   findCoordinationPair,
   holdsSlot,
   liveHolders,
@@ -210,6 +211,12 @@ export class Semaphore extends SessionPrimitive<KVPair[]> {
     const pair = findCoordinationPair(pairs, this.prefix);
     if (pair === undefined) return 'the semaphore coordination key was deleted';
     if (pair.Flags !== SEMAPHORE_FLAGS) return 'the semaphore coordination key was overwritten';
+    try {
+      decodeSemaphoreState(pair.Value, this.#layout.limit);
+    } catch (error) {
+      // Same flags but a value that is not the semaphore's JSON: say what is wrong with it.
+      return `the semaphore coordination key was overwritten: ${(error as Error).message}`;
+    }
     const own = pairs.find((entry) => entry.Key === contenderKey(this.prefix, session));
     if (own === undefined) return 'the contender key was deleted';
     if (own.Session !== session) return 'the contender key lost its session';

@@ -89,6 +89,19 @@ describe('semaphore: loss', () => {
     expect(String((reason as Error).message)).toMatch(/removed from the semaphore holders/);
     await sema.release();
   });
+
+  it('a coordination key overwritten with non-JSON under the same flags is a loss that says so', async () => {
+    const prefix = uniquePrefix('sem-garbled');
+    const consul = clients.create();
+    const sema = await consul.semaphore(prefix, { limit: 2, ...fast }).acquire();
+    await consul.kv.put(`${prefix}/.lock`, 'not json', { flags: SEMAPHORE_FLAGS });
+    const reason = await aborted(sema.signal, 5_000);
+    expect(reason).toBeInstanceOf(LockLostError);
+    expect(String((reason as Error).message)).toMatch(
+      /coordination key was overwritten: .*not hold valid JSON/,
+    );
+    await sema.release();
+  });
 });
 
 describe('semaphore: contention', () => {
