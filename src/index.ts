@@ -272,7 +272,7 @@ export {
   type BalancerChange,
   type BalancerEvents,
 } from './primitives/balancer.js';
-export { BalancerResponse } from './primitives/balancer-http.js';
+export { BalancerResponse, type BalancerTlsOptions } from './primitives/balancer-http.js';
 export type { BalancerInstance, BalancerStrategyName } from './primitives/balancer-strategies.js';
 export {
   lockAclRules,

@@ -18,12 +18,35 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, Headers, Response, request, type Dispatcher } from 'undici';
 import type { BalancerInstance } from './balancer-strategies.js';
 
+/**
+ * TLS settings for a balancer whose instances serve HTTPS. PEM contents; read files with
+ * `readFileSync` first. One setting applies to every instance of the service.
+ */
+export interface BalancerTlsOptions {
+  /** CA certificate(s) that signed the instances' certificates. Default: Node's bundled roots. */
+  ca?: string | Buffer;
+  /** Client certificate, for instances that require one (mutual TLS). Needs `key`. */
+  cert?: string | Buffer;
+  /** Private key of `cert`. */
+  key?: string | Buffer;
+  /**
+   * Name the instances' certificates are checked against, and sent as SNI. Instances are
+   * reached by their catalog address, usually an IP; set this when their certificates name
+   * the service (e.g. `api.service.consul`) rather than that IP.
+   */
+  serverName?: string;
+  /** Verify the instances' certificates. Default `true`; `false` is for tests only. */
+  rejectUnauthorized?: boolean;
+}
+
 /** Options of the per-balancer HTTP client. */
 export interface InstanceHttpOptions {
   /** `http` or `https`. */
   readonly scheme: 'http' | 'https';
   /** Longest time to establish a connection, in milliseconds. */
   readonly connectTimeoutMs: number;
+  /** TLS settings for `https` (validated by the balancer). */
+  readonly tls?: BalancerTlsOptions | undefined;
 }
 
 /** One request as the balancer sends it to one instance. */
@@ -146,7 +169,17 @@ export class InstanceHttpClient {
 
   constructor(options: InstanceHttpOptions) {
     this.#scheme = options.scheme;
-    this.#agent = new Agent({ connect: { timeout: options.connectTimeoutMs } });
+    const tls = options.tls;
+    this.#agent = new Agent({
+      connect: {
+        timeout: options.connectTimeoutMs,
+        ...(tls?.ca !== undefined && { ca: tls.ca }),
+        ...(tls?.cert !== undefined && { cert: tls.cert }),
+        ...(tls?.key !== undefined && { key: tls.key }),
+        ...(tls?.serverName !== undefined && { servername: tls.serverName }),
+        ...(tls?.rejectUnauthorized !== undefined && { rejectUnauthorized: tls.rejectUnauthorized }),
+      },
+    });
   }
 
   /** The origin of an instance, e.g. `http://10.0.0.7:8080`. */

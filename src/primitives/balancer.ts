@@ -20,6 +20,7 @@ import {
   BalancerResponse,
   classifyFailure,
   InstanceHttpClient,
+  type BalancerTlsOptions,
   type InstanceAnswer,
 } from './balancer-http.js';
 import {
@@ -66,8 +67,10 @@ export interface BalancerOptions {
   requestTimeout?: Duration;
   /** Longest time to connect to an instance. Default 10 s. */
   connectTimeout?: Duration;
-  /** Scheme of the requests to instances. Default `'http'`. */
+  /** Scheme of the requests to instances. Default `'https'` when `tls` is given, else `'http'`. */
   scheme?: 'http' | 'https';
+  /** TLS settings for instances that serve HTTPS (CA, client certificate, server name). */
+  tls?: BalancerTlsOptions;
   /** ACL token for the watch (needs `service:read` on the service and `node:read`). Default: the client's. */
   token?: string;
   /** Consistency mode of the watch's reads. Default: the client's. */
@@ -131,6 +134,25 @@ function attemptsOption(field: string, value: unknown, fallback: number): number
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100)
     throw new ValidationError(field, `must be an integer from 1 to 100, not ${String(value)}`);
   return value;
+}
+
+const isPem = (value: unknown): boolean => typeof value === 'string' || Buffer.isBuffer(value);
+
+/** Checks the `tls` option before anything is opened; TLS settings on plain HTTP would be ignored. */
+function validateTls(tls: BalancerTlsOptions | undefined, scheme: 'http' | 'https'): void {
+  if (tls === undefined) return;
+  if (tls === null || typeof tls !== 'object') throw new ValidationError('tls', 'must be an object');
+  if (scheme !== 'https') throw new ValidationError('tls', "applies to scheme 'https' only");
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    if (tls[field] !== undefined && !isPem(tls[field]))
+      throw new ValidationError(`tls.${field}`, 'must be PEM contents (a string or a Buffer)');
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined))
+    throw new ValidationError('tls', 'a client certificate needs both cert and key');
+  if (tls.serverName !== undefined && (typeof tls.serverName !== 'string' || tls.serverName === ''))
+    throw new ValidationError('tls.serverName', 'must be a non-empty string');
+  if (tls.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== 'boolean')
+    throw new ValidationError('tls.rejectUnauthorized', 'must be a boolean');
 }
 
 function positiveDuration(field: string, value: Duration | undefined): number | undefined {
@@ -257,7 +279,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
       maxAttempts,
       requestTimeout,
       connectTimeout,
-      scheme = 'http',
+      tls,
+      scheme = tls === undefined ? 'http' : 'https',
       token,
       consistency,
       cached,
@@ -267,6 +290,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     if (typeof passingOnly !== 'boolean') throw new ValidationError('passingOnly', 'must be a boolean');
     if (scheme !== 'http' && scheme !== 'https')
       throw new ValidationError('scheme', `must be 'http' or 'https', not ${String(scheme)}`);
+    validateTls(tls, scheme);
     if (signal !== undefined && !(signal instanceof AbortSignal))
       throw new ValidationError('signal', 'must be an AbortSignal');
     const chosen = createStrategy(strategy);
@@ -299,7 +323,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
       passingOnly ? 'passing only' : 'passing or warning',
     ].join(', ');
     this.#logger = host.logger.child({ primitive: 'balancer', service });
-    this.#http = new InstanceHttpClient({ scheme, connectTimeoutMs });
+    this.#http = new InstanceHttpClient({ scheme, connectTimeoutMs, tls });
     // Every running request listens on this signal (undici adds one listener per request):
     // many concurrent requests are normal here, not a leak.
     setMaxListeners(0, this.#closer.signal);
