@@ -271,8 +271,10 @@ export {
   type BalancerRequestInit,
   type BalancerChange,
   type BalancerEvents,
+  type BalancerEjection,
 } from './primitives/balancer.js';
 export { BalancerResponse, type BalancerTlsOptions } from './primitives/balancer-http.js';
+export type { OutlierDetectionOptions } from './primitives/balancer-outliers.js';
 export type { BalancerInstance, BalancerStrategyName } from './primitives/balancer-strategies.js';
 export {
   lockAclRules,

@@ -24,6 +24,11 @@ import {
   type InstanceAnswer,
 } from './balancer-http.js';
 import {
+  OutlierDetector,
+  resolveOutlierSettings,
+  type OutlierDetectionOptions,
+} from './balancer-outliers.js';
+import {
   createStrategy,
   diffMembers,
   memberKey,
@@ -79,6 +84,13 @@ export interface BalancerOptions {
   cached?: boolean;
   /** Loop settings of the underlying watch (`wait`, `timeout`, `minInterval`, `backoff`). */
   watch?: Pick<WatchOptions, 'wait' | 'timeout' | 'minInterval' | 'backoff'>;
+  /**
+   * Passive outlier detection: an instance whose calls fail several times in a row
+   * (connection failures, timeouts, 5xx) leaves the rotation for a while, even though Consul
+   * still lists it, until its checks catch up. On by default (5 failures, 30 s, at most 50%
+   * of the instances); `false` turns it off. See {@link OutlierDetectionOptions}.
+   */
+  outlierDetection?: OutlierDetectionOptions | false;
   /** Closes the balancer when aborted. */
   signal?: AbortSignal;
 }
@@ -120,6 +132,20 @@ export interface BalancerEvents {
    * instances stay in use; a fatal one, such as 403, stops the balancer). Also logged.
    */
   error: (error: Error) => void;
+  /** Outlier detection took an instance out of rotation (also logged at `warn`). */
+  ejected: (ejection: BalancerEjection) => void;
+}
+
+/** Payload of a balancer's `ejected` event. */
+export interface BalancerEjection {
+  /** The instance taken out of rotation. */
+  readonly instance: BalancerInstance;
+  /** Failures in a row that led to it. */
+  readonly failures: number;
+  /** How long it stays out, in milliseconds; it then returns to rotation by itself. */
+  readonly ejectionTimeMs: number;
+  /** The last failure, as a message. */
+  readonly reason: string;
 }
 
 /** Methods whose requests may be sent twice: a 5xx or a broken connection is retried elsewhere. */
@@ -248,6 +274,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
   readonly #watch: Watch<ServiceEntry[]>;
   readonly #includeWarning: boolean;
   readonly #http: InstanceHttpClient;
+  readonly #outliers: OutlierDetector | undefined;
+  readonly #ejectionTimeMs: number;
   readonly #consumer: Promise<void>;
   readonly #untrack: () => void;
   readonly #signal: AbortSignal | undefined;
@@ -285,12 +313,14 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
       consistency,
       cached,
       watch: loop = {},
+      outlierDetection,
       signal,
     } = options;
     if (typeof passingOnly !== 'boolean') throw new ValidationError('passingOnly', 'must be a boolean');
     if (scheme !== 'http' && scheme !== 'https')
       throw new ValidationError('scheme', `must be 'http' or 'https', not ${String(scheme)}`);
     validateTls(tls, scheme);
+    const outlierSettings = resolveOutlierSettings(outlierDetection);
     if (signal !== undefined && !(signal instanceof AbortSignal))
       throw new ValidationError('signal', 'must be an AbortSignal');
     const chosen = createStrategy(strategy);
@@ -324,6 +354,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     ].join(', ');
     this.#logger = host.logger.child({ primitive: 'balancer', service });
     this.#http = new InstanceHttpClient({ scheme, connectTimeoutMs, tls });
+    this.#outliers = outlierSettings === undefined ? undefined : new OutlierDetector(outlierSettings);
+    this.#ejectionTimeMs = outlierSettings?.ejectionTimeMs ?? 0;
     // Every running request listens on this signal (undici adds one listener per request):
     // many concurrent requests are normal here, not a leak.
     setMaxListeners(0, this.#closer.signal);
@@ -360,6 +392,15 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     return (this.#members ?? []).map((member) => member.instance);
   }
 
+  /**
+   * The instances that outlier detection has taken out of rotation now (a subset of
+   * {@link instances}, which is Consul's view); `pick()` and `request()` skip them.
+   */
+  ejected(): BalancerInstance[] {
+    const keys = new Set(this.#outliers?.ejectedKeys(performance.now()) ?? []);
+    return (this.#members ?? []).filter((member) => keys.has(member.key)).map((member) => member.instance);
+  }
+
   /** Picks an instance with the strategy; `undefined` when none is in rotation (or before `ready()`). */
   pick(): BalancerInstance | undefined {
     return this.#pickMember(new Set())?.instance;
@@ -382,7 +423,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
    *   idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE, TRACE).
    * A 5xx on the last attempt is returned as it is; an attempt that gets no response headers
    * within the timeout is not retried (the instance may still be working on it). A request is
-   * outstanding on its instance (for `'p2c'`) until its response headers arrive.
+   * outstanding on its instance (for `'p2c'`) until its response headers arrive. Every failed
+   * attempt and 5xx counts towards outlier detection; instances it has ejected are skipped.
    *
    * @param path - path and query string, starting with `/`
    * @throws ConsulUnavailableError when no instance is in rotation, or when every attempt
@@ -428,6 +470,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
         if (callerSignal?.aborted) throw callerSignal.reason;
         const failure = classifyFailure(error);
         const origin = this.#http.originOf(instance);
+        this.#recordFailure(member, describeError(error));
         if (failure === 'timeout') {
           throw new TimeoutError(
             `${this.#description}: instance ${instance.id} at ${origin} sent no response headers within ${timeoutMs ?? UNDICI_TIMEOUT_MS} ms`,
@@ -451,6 +494,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
       } finally {
         this.#end(member.key);
       }
+      if (answer.status >= 500) this.#recordFailure(member, `HTTP ${answer.status}`);
+      else this.#outliers?.recordSuccess(member.key);
       if (answer.status >= 500 && idempotent && attempt < maxAttempts && this.#hasUntried(tried)) {
         this.#logger.debug(
           { instance: instance.id, status: answer.status, attempt },
@@ -518,6 +563,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     const next = toMembers(entries, this.#includeWarning);
     const previous = this.#members;
     this.#members = next;
+    this.#outliers?.retain(new Set(next.map((member) => member.key)));
     if (previous === undefined) {
       for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve(this.instances());
       return;
@@ -527,19 +573,51 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     this.#emit('change', { ...diff, instances: this.instances() });
   }
 
-  #pickMember(exclude: ReadonlySet<string>): BalancerMember | undefined {
-    return this.#strategy.pick(this.#members ?? [], {
+  #pickMember(tried: ReadonlySet<string>): BalancerMember | undefined {
+    // Ejected instances leave the candidate list itself rather than joining `exclude`: for a
+    // strategy, exclusions mean "a retry", which round-robin serves without moving its turn.
+    return this.#strategy.pick(this.#inRotation(), {
       outstanding: (key) => this.#outstanding.get(key) ?? 0,
       random: Math.random,
-      exclude,
+      exclude: tried,
     });
   }
 
   #hasUntried(tried: ReadonlySet<string>): boolean {
     // Weight 0 takes an instance out of rotation under 'weighted' only.
-    return (this.#members ?? []).some(
+    return this.#inRotation().some(
       (member) => !tried.has(member.key) && (this.strategy !== 'weighted' || member.weight > 0),
     );
+  }
+
+  /** Consul's instances minus those outlier detection has ejected now. */
+  #inRotation(): readonly BalancerMember[] {
+    const members = this.#members ?? [];
+    const ejected = this.#outliers?.ejectedKeys(performance.now()) ?? [];
+    if (ejected.length === 0) return members;
+    const skip = new Set(ejected);
+    return members.filter((member) => !skip.has(member.key));
+  }
+
+  #recordFailure(member: BalancerMember, reason: string): void {
+    const verdict = this.#outliers?.recordFailure(member.key, this.#members?.length ?? 0, performance.now());
+    if (verdict?.ejected !== true) return;
+    const ejection: BalancerEjection = {
+      instance: member.instance,
+      failures: verdict.failures,
+      ejectionTimeMs: this.#ejectionTimeMs,
+      reason,
+    };
+    this.#logger.warn(
+      {
+        instance: member.instance.id,
+        failures: verdict.failures,
+        ejectionTimeMs: this.#ejectionTimeMs,
+        reason,
+      },
+      'consulkit: balancer ejected an instance after consecutive failures',
+    );
+    this.#emit('ejected', ejection);
   }
 
   #begin(key: string): void {

@@ -17,6 +17,7 @@ import {
   ValidationError,
   type Balancer,
   type BalancerChange,
+  type BalancerEjection,
   type BalancerInstance,
   type BalancerResponse,
   type ServiceWeights,
@@ -416,6 +417,56 @@ describe('balancer', () => {
 
     const limited = await lb.request('/', { maxAttempts: 2 });
     expect(limited.attempts).toBe(2);
+  });
+
+  it('outlier detection ejects an instance whose connections fail while Consul still lists it, then readmits it', async () => {
+    const { name, backends, ids } = await fixture();
+    const lb = track(
+      consul.balancer(name, {
+        strategy: 'round-robin',
+        outlierDetection: { consecutiveFailures: 2, ejectionTime: '5s' },
+      }),
+    );
+    const ejections: BalancerEjection[] = [];
+    lb.on('ejected', (ejection) => ejections.push(ejection));
+    await lb.ready();
+    const dead = backends[0] as Backend;
+    await dead.stop();
+
+    // Every call still succeeds: a refused connection is retried on another instance.
+    for (let i = 0; i < 9; i++) expect((await lb.request('/')).status).toBe(200);
+    expect(ejections.map((ejection) => ejection.instance.id)).toEqual([dead.name]);
+    expect(ejections[0]?.failures).toBe(2);
+    expect(ejections[0]?.ejectionTimeMs).toBe(5000);
+    expect(ejections[0]?.reason).toMatch(/ECONNREFUSED/);
+    expect(lb.ejected().map((instance) => instance.id)).toEqual([dead.name]);
+    // Consul's view is unchanged; only the picks skip the instance.
+    expect(lb.instances()).toHaveLength(3);
+    expect(new Set(picks(lb, 30))).toEqual(new Set(ids.slice(1)));
+    const refusedBefore = dead.hits.length;
+    for (let i = 0; i < 6; i++) expect((await lb.request('/')).attempts).toBe(1);
+    expect(dead.hits.length).toBe(refusedBefore);
+
+    await waitFor('the ejection to run out', () => lb.ejected().length === 0);
+    expect(new Set(picks(lb, 30))).toEqual(new Set(ids));
+  });
+
+  it('outlier detection can be turned off, and never ejects the last instance', async () => {
+    const { name, backends } = await fixture();
+    const off = track(consul.balancer(name, { outlierDetection: false }));
+    const capped = track(
+      consul.balancer(name, { outlierDetection: { consecutiveFailures: 1, maxEjectedPercent: 100 } }),
+    );
+    await Promise.all([off.ready(), capped.ready()]);
+    for (const backend of backends) backend.mode = '503';
+    for (let i = 0; i < 6; i++) {
+      expect((await off.request('/')).status).toBe(503);
+      expect((await capped.request('/')).status).toBe(503);
+    }
+    expect(off.ejected()).toEqual([]);
+    // Two of three may be ejected; the third always stays to answer.
+    expect(capped.ejected()).toHaveLength(2);
+    expect(capped.pick()).toBeDefined();
   });
 
   it('fails with ConsulUnavailableError naming the service when no instance is available', async () => {
