@@ -23,14 +23,18 @@ import type { BalancerInstance } from './balancer-strategies.js';
  * `readFileSync` first. One setting applies to every instance of the service.
  */
 export interface BalancerTlsOptions {
-  /** CA certificate(s) that signed the instances' certificates. Default: Node's bundled roots. */
+  /**
+   * CA that signed the instances' certificates: one PEM string or Buffer, which may hold
+   * several certificates one after another. Default: Node's bundled roots.
+   */
   ca?: string | Buffer;
   /** Client certificate, for instances that require one (mutual TLS). Needs `key`. */
   cert?: string | Buffer;
   /** Private key of `cert`. */
   key?: string | Buffer;
   /**
-   * Name the instances' certificates are checked against, and sent as SNI. Instances are
+   * Name the instances' certificates are checked against, and sent as SNI (a `Host` header
+   * given to `request()` takes its place for SNI). Instances are
    * reached by their catalog address, usually an IP; set this when their certificates name
    * the service (e.g. `api.service.consul`) rather than that IP.
    */

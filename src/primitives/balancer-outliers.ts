@@ -20,16 +20,20 @@ import { ValidationError } from '../errors.js';
 export interface OutlierDetectionOptions {
   /**
    * Failures in a row that eject an instance: connections that could not be made or broke,
-   * attempts without response headers in time, and 5xx answers. Any other answer resets the
-   * count. Default 5.
+   * attempts without response headers in time (a short per-call `timeout` on a slow
+   * endpoint counts too), and 5xx answers. Any other answer resets the count. Failures that
+   * are not the instance's doing (a request undici refuses to send, a certificate this
+   * client cannot verify, an aborted call) do not count. Default 5.
    */
   consecutiveFailures?: number;
   /** How long an ejected instance stays out of rotation. Default 30 s. */
   ejectionTime?: Duration;
   /**
-   * Most instances ejected at once, as a percentage of those in rotation: more than 0, at
-   * most 100, rounded down but at least one. One instance always stays, so a service with a
-   * single instance never has it ejected. Default 50.
+   * Most instances ejected at once, as a percentage of the instances Consul lists that can
+   * be picked (weight above 0 under `'weighted'`): more than 0, at most 100, rounded down but
+   * at least one, and always one fewer than all of them, so a single instance is never
+   * ejected. Should the listed instances shrink until only ejected ones remain, they are all
+   * used again rather than none. Default 50.
    */
   maxEjectedPercent?: number;
 }
@@ -99,13 +103,15 @@ export class OutlierDetector {
   /**
    * Counts a failed attempt on `key`; ejects it at the threshold when the cap allows.
    *
-   * @param inRotation - how many instances are in rotation now (Consul's view)
+   * @param inRotation - how many instances Consul lists now that can be picked
    */
   recordFailure(key: string, inRotation: number, now: number): FailureVerdict {
+    // Calls that were already running when the instance was ejected fail too; they must not
+    // count towards the next ejection, which needs a full new run once it is back.
+    if (this.isEjected(key, now)) return { ejected: false, failures: 0 };
     const failures = (this.#failures.get(key) ?? 0) + 1;
     this.#failures.set(key, failures);
-    if (failures < this.#settings.consecutiveFailures || this.isEjected(key, now))
-      return { ejected: false, failures };
+    if (failures < this.#settings.consecutiveFailures) return { ejected: false, failures };
     if (this.ejectedCount(now) >= this.#maxEjected(inRotation)) return { ejected: false, failures };
     const until = now + this.#settings.ejectionTimeMs;
     this.#ejectedUntil.set(key, until);
@@ -125,6 +131,7 @@ export class OutlierDetector {
     if (until === undefined) return false;
     if (now < until) return true;
     this.#ejectedUntil.delete(key);
+    this.#failures.delete(key);
     return false;
   }
 
@@ -136,6 +143,12 @@ export class OutlierDetector {
   /** How many instances are ejected at `now`. */
   ejectedCount(now: number): number {
     return this.ejectedKeys(now).length;
+  }
+
+  /** Forgets one instance's failures and ejection (it moved to a new address or port). */
+  forget(key: string): void {
+    this.#failures.delete(key);
+    this.#ejectedUntil.delete(key);
   }
 
   /** Forgets instances that left the rotation, so a returning one starts clean. */

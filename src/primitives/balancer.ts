@@ -470,7 +470,9 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
         if (callerSignal?.aborted) throw callerSignal.reason;
         const failure = classifyFailure(error);
         const origin = this.#http.originOf(instance);
-        this.#recordFailure(member, describeError(error));
+        // Only failures of the instance or the path to it count; a request undici refuses to
+        // send or a certificate this client cannot verify would eject healthy instances.
+        if (failure !== 'other') this.#recordFailure(member, describeError(error));
         if (failure === 'timeout') {
           throw new TimeoutError(
             `${this.#description}: instance ${instance.id} at ${origin} sent no response headers within ${timeoutMs ?? UNDICI_TIMEOUT_MS} ms`,
@@ -497,6 +499,12 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
       if (answer.status >= 500) this.#recordFailure(member, `HTTP ${answer.status}`);
       else this.#outliers?.recordSuccess(member.key);
       if (answer.status >= 500 && idempotent && attempt < maxAttempts && this.#hasUntried(tried)) {
+        // Should the next pick find nothing after all (another call ejected the last untried
+        // instance meanwhile), the call fails naming this answer.
+        lastFailure = {
+          error: new Error(`answered HTTP ${answer.status} ${answer.statusText}`.trim()),
+          instance,
+        };
         this.#logger.debug(
           { instance: instance.id, status: answer.status, attempt },
           'consulkit: a balanced request got a 5xx; retrying on another instance',
@@ -564,6 +572,18 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     const previous = this.#members;
     this.#members = next;
     this.#outliers?.retain(new Set(next.map((member) => member.key)));
+    if (previous !== undefined && this.#outliers !== undefined) {
+      // An instance re-registered under the same ID at a new address is a new process.
+      const before = new Map(previous.map((member) => [member.key, member.instance]));
+      for (const member of next) {
+        const old = before.get(member.key);
+        if (
+          old !== undefined &&
+          (old.address !== member.instance.address || old.port !== member.instance.port)
+        )
+          this.#outliers.forget(member.key);
+      }
+    }
     if (previous === undefined) {
       for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve(this.instances());
       return;
@@ -584,23 +604,32 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
   }
 
   #hasUntried(tried: ReadonlySet<string>): boolean {
-    // Weight 0 takes an instance out of rotation under 'weighted' only.
-    return this.#inRotation().some(
-      (member) => !tried.has(member.key) && (this.strategy !== 'weighted' || member.weight > 0),
-    );
+    return this.#inRotation().some((member) => !tried.has(member.key) && this.#pickable(member));
   }
 
-  /** Consul's instances minus those outlier detection has ejected now. */
+  /**
+   * Consul's instances minus those outlier detection has ejected now; all of Consul's
+   * instances when that would leave none to pick (the list shrank while some were ejected).
+   */
   #inRotation(): readonly BalancerMember[] {
     const members = this.#members ?? [];
     const ejected = this.#outliers?.ejectedKeys(performance.now()) ?? [];
     if (ejected.length === 0) return members;
     const skip = new Set(ejected);
-    return members.filter((member) => !skip.has(member.key));
+    const kept = members.filter((member) => !skip.has(member.key));
+    return kept.some((member) => this.#pickable(member)) ? kept : members;
+  }
+
+  /** Whether the strategy may ever pick `member` (weight 0 is out under `'weighted'` only). */
+  #pickable(member: BalancerMember): boolean {
+    return this.strategy !== 'weighted' || member.weight > 0;
   }
 
   #recordFailure(member: BalancerMember, reason: string): void {
-    const verdict = this.#outliers?.recordFailure(member.key, this.#members?.length ?? 0, performance.now());
+    // The cap counts the instances a pick could ever choose, so weight-0 instances under
+    // 'weighted' cannot make room for ejecting the only one that takes traffic.
+    const pickable = (this.#members ?? []).filter((candidate) => this.#pickable(candidate)).length;
+    const verdict = this.#outliers?.recordFailure(member.key, pickable, performance.now());
     if (verdict?.ejected !== true) return;
     const ejection: BalancerEjection = {
       instance: member.instance,

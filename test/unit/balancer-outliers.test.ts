@@ -102,3 +102,24 @@ describe('OutlierDetector', () => {
     expect(detector.recordFailure('b', 4, 1)).toEqual({ ejected: false, failures: 1 });
   });
 });
+
+describe('OutlierDetector during and after an ejection', () => {
+  it('does not count failures of calls that were running when the instance was ejected', () => {
+    const detector = new OutlierDetector(settings);
+    for (let i = 0; i < 3; i++) detector.recordFailure('a', 4, 0);
+    for (let i = 0; i < 10; i++)
+      expect(detector.recordFailure('a', 4, 10)).toEqual({ ejected: false, failures: 0 });
+    // Back after the ejection: the first failure starts a new run.
+    expect(detector.recordFailure('a', 4, 1_500)).toEqual({ ejected: false, failures: 1 });
+  });
+
+  it('forget() clears one instance’s run and ejection', () => {
+    const detector = new OutlierDetector(settings);
+    for (let i = 0; i < 3; i++) detector.recordFailure('a', 4, 0);
+    detector.recordFailure('b', 4, 0);
+    detector.forget('a');
+    detector.forget('b');
+    expect(detector.isEjected('a', 1)).toBe(false);
+    expect(detector.recordFailure('b', 4, 1)).toEqual({ ejected: false, failures: 1 });
+  });
+});
