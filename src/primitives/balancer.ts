@@ -222,6 +222,7 @@ function resolveRequest(
   } catch (error) {
     throw new ValidationError('headers', describeError(error));
   }
+  checkRequestHeaders(headers);
   if (init.signal !== undefined && !(init.signal instanceof AbortSignal))
     throw new ValidationError('signal', 'must be an AbortSignal');
   return {
@@ -232,6 +233,25 @@ function resolveRequest(
     timeoutMs: positiveDuration('timeout', init.timeout) ?? defaults.timeoutMs,
     signal: init.signal,
   };
+}
+
+/**
+ * Request headers undici refuses to send (it manages the connection and the framing itself).
+ * Caught here, as bad input: left to undici, each call would fail as if the instance had.
+ */
+const REFUSED_HEADERS = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect', 'content-length']);
+
+function checkRequestHeaders(headers: Headers): void {
+  for (const name of REFUSED_HEADERS) {
+    if (headers.has(name))
+      throw new ValidationError('headers', `'${name}' is set by the HTTP client and cannot be given`);
+  }
+  const connection = headers.get('connection')?.toLowerCase();
+  if (connection !== undefined && connection !== 'close' && connection !== 'keep-alive')
+    throw new ValidationError(
+      'headers',
+      `'connection' may only be 'close' or 'keep-alive', not '${connection}'`,
+    );
 }
 
 function describeError(error: unknown): string {

@@ -534,6 +534,19 @@ describe('balancer', () => {
     await expect(lb.request('no-slash')).rejects.toBeInstanceOf(ValidationError);
     await expect(lb.request('/', { method: 'GET', body: 'x' })).rejects.toBeInstanceOf(ValidationError);
     await expect(lb.request('/', { maxAttempts: 0 })).rejects.toBeInstanceOf(ValidationError);
+    // Headers undici would refuse are bad input, not a failure of the instance.
+    for (const headers of [
+      { expect: '100-continue' },
+      { upgrade: 'websocket' },
+      { 'transfer-encoding': 'chunked' },
+      { 'content-length': '3' },
+      { connection: 'upgrade' },
+    ]) {
+      await expect(lb.request('/', { headers }), JSON.stringify(headers)).rejects.toBeInstanceOf(
+        ValidationError,
+      );
+    }
+    expect(lb.ejected()).toEqual([]);
   });
 
   it('close() stops the watch and running requests; it is idempotent', async () => {
