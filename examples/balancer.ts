@@ -1,7 +1,8 @@
 /**
  * A health-aware load balancer: three local HTTP servers register as instances of one
  * service; requests go round-robin across them until one fails its health check and leaves
- * the rotation.
+ * the rotation. Then another one crashes while its check still passes: calls are retried on
+ * the survivor, and outlier detection ejects the crashed instance without waiting for Consul.
  *
  *   npx tsx examples/balancer.ts
  *
@@ -41,7 +42,11 @@ try {
     });
   }
 
-  const lb = consul.balancer(name, { strategy: 'round-robin' });
+  // Two failures in a row eject an instance here (default 5), to keep the example short.
+  const lb = consul.balancer(name, { strategy: 'round-robin', outlierDetection: { consecutiveFailures: 2 } });
+  lb.on('ejected', ({ instance, failures, reason }) =>
+    console.log('ejected', instance.id, `after ${failures} failures (${reason})`),
+  );
   const nextChange = () => new Promise<BalancerChange>((resolve) => lb.once('change', resolve));
   await lb.ready();
   // The agent pushes registrations to the catalog asynchronously: wait until all three are in.
@@ -67,6 +72,17 @@ try {
   for (let i = 0; i < 4; i += 1) {
     const response = await lb.request('/');
     console.log('answer', response.instance.id, (await response.text()).trim());
+  }
+
+  // A crash Consul has not noticed yet: the TTL check of the third instance still passes.
+  const crashed = servers[2];
+  crashed?.close();
+  crashed?.closeAllConnections();
+  console.log('crashed', ids[2]);
+  for (let i = 0; i < 6; i += 1) {
+    const response = await lb.request('/');
+    const text = (await response.text()).trim();
+    console.log('answer', response.instance.id, text, `(${response.attempts} attempt(s))`);
   }
   await lb.close();
 } finally {

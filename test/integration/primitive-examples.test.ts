@@ -66,14 +66,25 @@ describe('examples', () => {
     const answered = (part: string[]) =>
       part.filter((line) => line.startsWith('answer ')).map((line) => line.split(' ')[1] ?? '');
     const before = answered(lines.slice(0, removedAt));
-    const after = answered(lines.slice(removedAt));
     expect(before).toHaveLength(6);
     expect(new Set(before)).toEqual(new Set(ids));
-    expect(after).toHaveLength(4);
-    expect(new Set(after)).toEqual(new Set([ids[0], ids[2]]));
+    const crashedAt = lines.indexOf(`crashed ${ids[2]}`);
+    expect(crashedAt).toBeGreaterThan(removedAt);
+    const beforeCrash = answered(lines.slice(removedAt, crashedAt));
+    expect(beforeCrash).toHaveLength(4);
+    expect(new Set(beforeCrash)).toEqual(new Set([ids[0], ids[2]]));
+    // After the crash every call is still answered, by the survivor, and the crashed
+    // instance is ejected after two failures in a row.
+    const afterCrash = answered(lines.slice(crashedAt));
+    expect(afterCrash).toEqual(Array(6).fill(ids[0]));
+    const ejected = lines.filter((line) => line.startsWith('ejected '));
+    expect(ejected).toHaveLength(1);
+    expect(ejected[0]).toMatch(new RegExp(`^ejected ${ids[2]} after 2 failures \\(.*ECONNREFUSED`));
+    // Once ejected, the crashed instance is not even tried.
+    expect(lines.at(-1)).toBe(`answer ${ids[0]} hello from ${ids[0]} (1 attempt(s))`);
     for (const line of lines.filter((candidate) => candidate.startsWith('answer '))) {
       const [, id, ...text] = line.split(' ');
-      expect(text.join(' ')).toBe(`hello from ${id}`);
+      expect(text.join(' ')).toMatch(new RegExp(`^hello from ${id}( \\(\\d attempt\\(s\\)\\))?$`));
     }
     // It deregistered what it registered.
     expect(await consul.health.service(name)).toEqual([]);
