@@ -16,6 +16,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, Headers, Response, request, type Dispatcher } from 'undici';
+import { tlsConnectOptions } from '../transport/tls-connect.js';
 import type { BalancerInstance } from './balancer-strategies.js';
 
 /**
@@ -173,16 +174,8 @@ export class InstanceHttpClient {
 
   constructor(options: InstanceHttpOptions) {
     this.#scheme = options.scheme;
-    const tls = options.tls;
     this.#agent = new Agent({
-      connect: {
-        timeout: options.connectTimeoutMs,
-        ...(tls?.ca !== undefined && { ca: tls.ca }),
-        ...(tls?.cert !== undefined && { cert: tls.cert }),
-        ...(tls?.key !== undefined && { key: tls.key }),
-        ...(tls?.serverName !== undefined && { servername: tls.serverName }),
-        ...(tls?.rejectUnauthorized !== undefined && { rejectUnauthorized: tls.rejectUnauthorized }),
-      },
+      connect: { timeout: options.connectTimeoutMs, ...tlsConnectOptions(options.tls ?? {}) },
     });
   }
 

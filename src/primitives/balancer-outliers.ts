@@ -82,6 +82,8 @@ export function resolveOutlierSettings(
   return { consecutiveFailures, ejectionTimeMs, maxEjectedPercent };
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /** What {@link OutlierDetector.recordFailure} decided. */
 export type FailureVerdict =
   /** Below the threshold, or the cap on ejections was reached: the instance stays. */
@@ -136,7 +138,9 @@ export class OutlierDetector {
   }
 
   /** Keys ejected at `now`. */
-  ejectedKeys(now: number): string[] {
+  ejectedKeys(now: number): readonly string[] {
+    // Checked on every pick: the common case, nothing ejected, allocates nothing.
+    if (this.#ejectedUntil.size === 0) return NONE;
     return [...this.#ejectedUntil.keys()].filter((key) => this.isEjected(key, now));
   }
 

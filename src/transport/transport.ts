@@ -12,6 +12,7 @@ import { ClosedError, ConsulHttpError, isRetryable, TimeoutError, ValidationErro
 import { formatDuration, toMilliseconds } from '../duration.js';
 import { errorForFailure, errorForStatus } from './error-mapping.js';
 import { parseQueryMeta } from './query-meta.js';
+import { tlsConnectOptions } from './tls-connect.js';
 import { parseConsulJson, stringifyConsulJson } from './uint64-json.js';
 import type { ConsulResponse, QueryValue, ReadOptions, RequestSpec } from './types.js';
 
@@ -119,15 +120,7 @@ export class Transport {
   constructor(config: ResolvedConfig, logger: Logger) {
     this.config = config;
     this.logger = logger;
-    const connect = config.tls
-      ? {
-          ...(config.tls.ca !== undefined && { ca: config.tls.ca }),
-          ...(config.tls.cert !== undefined && { cert: config.tls.cert }),
-          ...(config.tls.key !== undefined && { key: config.tls.key }),
-          ...(config.tls.serverName !== undefined && { servername: config.tls.serverName }),
-          rejectUnauthorized: config.tls.rejectUnauthorized,
-        }
-      : undefined;
+    const connect = config.tls ? tlsConnectOptions(config.tls) : undefined;
     const common = {
       ...(config.socketPath !== undefined && { socketPath: config.socketPath }),
       ...(connect !== undefined && { connect }),

@@ -505,6 +505,32 @@ describe('balancer', () => {
     expect((await capped.request('/')).status).toBe(503);
   });
 
+  it('outlier detection never ejects the only instance a weighted balancer can pick', async () => {
+    const { name, backends, ids, checkId } = await fixture([
+      { Passing: 1, Warning: 1 },
+      { Passing: 1, Warning: 0 },
+      { Passing: 1, Warning: 0 },
+    ]);
+    await consul.agent.check.warn(checkId(1), 'degraded');
+    await consul.agent.check.warn(checkId(2), 'degraded');
+    await waitFor('the warnings in the catalog', async () => {
+      const entries = await consul.health.service(name, { passing: true });
+      return entries.length === 1;
+    });
+    const lb = track(
+      consul.balancer(name, {
+        passingOnly: false,
+        strategy: 'weighted',
+        outlierDetection: { consecutiveFailures: 1, maxEjectedPercent: 100 },
+      }),
+    );
+    expect((await lb.ready()).map((instance) => instance.weight)).toEqual([1, 0, 0]);
+    (backends[0] as Backend).mode = '503';
+    for (let i = 0; i < 4; i++) expect((await lb.request('/')).instance.id).toBe(ids[0]);
+    // The two weight-0 instances take no traffic, so they do not make room for an ejection.
+    expect(lb.ejected()).toEqual([]);
+  });
+
   it('fails with ConsulUnavailableError naming the service when no instance is available', async () => {
     const missing = `lb-missing-${randomBytes(4).toString('hex')}`;
     const lb = track(consul.balancer(missing));
