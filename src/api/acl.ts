@@ -42,15 +42,6 @@ export interface ACLReplicationStatus {
   LastErrorMessage?: string;
 }
 
-type WireReplicationStatus = Omit<
-  ACLReplicationStatus,
-  'ReplicatedIndex' | 'ReplicatedRoleIndex' | 'ReplicatedTokenIndex'
-> & {
-  ReplicatedIndex: number | string;
-  ReplicatedRoleIndex: number | string;
-  ReplicatedTokenIndex: number | string;
-};
-
 /**
  * The `acl` endpoint group.
  *
@@ -111,15 +102,11 @@ export class Acl {
 
   /** ACL replication status of the server that answers. */
   replication(options: ReadOptions = {}): ConsulRead<ACLReplicationStatus> {
-    return read<WireReplicationStatus, ACLReplicationStatus>(
+    // The replicated indexes are uint64 fields of the JSON parser, so they arrive as bigint.
+    return read<ACLReplicationStatus, ACLReplicationStatus>(
       this.#transport,
       { method: 'GET', path: '/v1/acl/replication', read: options, response: 'json' },
-      (body) => ({
-        ...body,
-        ReplicatedIndex: BigInt(body.ReplicatedIndex),
-        ReplicatedRoleIndex: BigInt(body.ReplicatedRoleIndex),
-        ReplicatedTokenIndex: BigInt(body.ReplicatedTokenIndex),
-      }),
+      (body) => body,
     );
   }
 

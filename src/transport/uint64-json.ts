@@ -3,11 +3,13 @@
  *
  * `JSON.parse` turns every number into a double, so the lock flag 3304740253564472344 would
  * come back as 3304740253564472300. Fields that Consul declares uint64 (indexes, `Flags`) are
- * therefore returned as `bigint`, and any other integer too large for a double is kept as an
- * exact decimal string rather than silently rounded.
+ * therefore returned as `bigint`, exactly. Every other number, wherever it sits (the 16+ digit
+ * float vectors of network coordinates, exponents, negatives, huge integers in fields that are
+ * not uint64), comes out exactly as `JSON.parse` gives it.
  *
  * @packageDocumentation
  */
+import { randomBytes } from 'node:crypto';
 
 /** Field names whose values Consul defines as uint64; they always parse to `bigint`. */
 export const UINT64_FIELDS: ReadonlySet<string> = new Set([
@@ -17,13 +19,20 @@ export const UINT64_FIELDS: ReadonlySet<string> = new Set([
   'Flags',
   'Index',
   'LTime',
+  'ReplicatedIndex',
+  'ReplicatedRoleIndex',
+  'ReplicatedTokenIndex',
 ]);
 
-/** Marks integers that the slow path lifted out of the number grammar into strings. */
-// A noncharacter prefix: legal inside JSON strings, and never produced by Consul.
-const MARK = '\ufdd0u64:';
+/**
+ * Marks integers that the slow path lifted out of the number grammar into strings. A
+ * noncharacter plus a per-process random tag: legal inside JSON strings, never produced by
+ * Consul, and not guessable by whoever writes a KV key or metadata value that starts with it.
+ */
+const MARK = `\ufdd0${randomBytes(6).toString('hex')}:`;
 
-// Any run of 16+ digits may exceed 2^53; shorter runs are always exact as doubles.
+// Only an integer literal of 16+ digits can exceed 2^53; without such a run of digits anywhere
+// in the text (the common case), the body goes straight to JSON.parse.
 const LONG_DIGITS = /\d{16,}/;
 
 /** Converts one parsed value, given the name of the field that holds it. */
@@ -34,9 +43,8 @@ function lift(key: string, value: unknown): unknown {
   if (typeof value === 'string') {
     if (!value.startsWith(MARK)) return value;
     const digits = value.slice(MARK.length);
-    if (UINT64_FIELDS.has(key)) return BigInt(digits);
-    const asNumber = Number(digits);
-    return Number.isSafeInteger(asNumber) ? asNumber : digits;
+    // Number() rounds a decimal string exactly as JSON.parse rounds the same literal.
+    return UINT64_FIELDS.has(key) ? BigInt(digits) : Number(digits);
   }
   if (value !== null && typeof value === 'object') liftAll(value as Record<string, unknown>);
   return value;
@@ -61,10 +69,15 @@ function liftAll(node: Record<string, unknown> | unknown[]): void {
   }
 }
 
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
 /**
- * Rewrites every bare non-negative integer literal of 16 or more digits outside strings into
- * a marked string, so `JSON.parse` never sees it as a number. Walks the text once, tracking
- * string state, so digits inside string values (keys, base64 values, metadata) are untouched.
+ * Rewrites every non-negative integer literal of 16 or more digits outside strings into a
+ * marked string, so `JSON.parse` never rounds it. Each number token is read whole (sign,
+ * integer part, fraction, exponent), so the digits of a fraction or an exponent are never
+ * mistaken for an integer, and strings (keys, base64 values, metadata) are skipped. Text that
+ * is not valid JSON stays invalid: a literal with a leading zero is left for JSON.parse to
+ * refuse.
  */
 function quoteLongIntegers(text: string): string {
   let out = '';
@@ -84,32 +97,48 @@ function quoteLongIntegers(text: string): string {
       i++;
       continue;
     }
-    if (c >= 48 && c <= 57) {
-      const start = i;
-      while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
-      const next = text.charCodeAt(i);
-      const isPlainInteger = next !== 46 /* . */ && next !== 101 /* e */ && next !== 69; /* E */
-      const prev = text.charCodeAt(start - 1);
-      if (isPlainInteger && prev !== 45 /* - */ && i - start >= 16) {
-        out += text.slice(last, start) + `"${MARK}${text.slice(start, i)}"`;
-        last = i;
-      }
+    if (c !== 45 /* - */ && !isDigit(c)) {
+      i++;
       continue;
     }
-    i++;
+    const negative = c === 45;
+    if (negative) i++;
+    const start = i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    const digits = i - start;
+    let plainInteger = true;
+    if (text.charCodeAt(i) === 46 /* . */) {
+      plainInteger = false;
+      i++;
+      while (i < n && isDigit(text.charCodeAt(i))) i++;
+    }
+    const e = text.charCodeAt(i);
+    if (e === 101 /* e */ || e === 69 /* E */) {
+      plainInteger = false;
+      i++;
+      const sign = text.charCodeAt(i);
+      if (sign === 43 /* + */ || sign === 45) i++;
+      while (i < n && isDigit(text.charCodeAt(i))) i++;
+    }
+    if (plainInteger && !negative && digits >= 16 && text.charCodeAt(start) !== 48 /* 0 */) {
+      out += `${text.slice(last, start)}"${MARK}${text.slice(start, i)}"`;
+      last = i;
+    }
   }
   return last === 0 ? text : out + text.slice(last);
 }
 
 /**
- * Parses Consul JSON. uint64 fields become `bigint`; other integers above 2^53 become exact
- * decimal strings. Everything else is as `JSON.parse` gives it.
+ * Parses Consul JSON. uint64 fields become `bigint`; every other value is exactly what
+ * `JSON.parse` gives. Throws `SyntaxError` exactly when `JSON.parse` would.
  */
 export function parseConsulJson(text: string): unknown {
   if (text.length === 0) return undefined;
   const source = LONG_DIGITS.test(text) ? quoteLongIntegers(text) : text;
   return lift('', JSON.parse(source));
 }
+
+const BIGINT_MARKS = new RegExp(`"${MARK}(\\d+)"`, 'g');
 
 /**
  * Serialises a request body. `bigint` values are written as bare JSON integers, exactly,
@@ -125,5 +154,5 @@ export function stringifyConsulJson(value: unknown): string {
     return v;
   });
   if (marks.length === 0) return json;
-  return json.replace(/"\ufdd0u64:(\d+)"/g, (_m, index: string) => marks[Number(index)] as string);
+  return json.replace(BIGINT_MARKS, (_m, index: string) => marks[Number(index)] as string);
 }

@@ -178,6 +178,32 @@ describe('coordinate', () => {
     expect(await consul.coordinate.node(node)).toEqual([]);
   });
 
+  it('reads back coordinates whose floats have 16+ significant digits, exactly (issue 10, item 1)', async () => {
+    // The shapes serf's Vivaldi coordinates take on any multi-node cluster; Go writes them in
+    // shortest round-trip form, which is what broke the uint64-exact parser.
+    const coord: CoordinateUpdate['Coord'] = {
+      Vec: [
+        0.0005246854734420745, -8.414709848078965e-5, 1.2345678901234566e-7, 0.1234567890123456, 0,
+        -0.0005403023058681397, 3.1415926535897935e-5, -2.718281828459045e-3,
+      ],
+      Error: 0.23104906018664842,
+      Adjustment: -1.4112000805986721e-5,
+      Height: 0.000010234567890123456,
+    };
+    const node = uniqueName('coord-float');
+    nodes.push(node);
+    await consul.catalog.register({ Node: node, Address: '192.0.2.11' });
+    await consul.coordinate.update({ Node: node, Coord: coord });
+    const entries = await eventually(
+      () => consul.coordinate.node(node),
+      (data) => data.length > 0,
+      'the coordinate to be applied',
+    );
+    expect(entries).toStrictEqual([{ Node: node, Segment: '', Coord: coord }]);
+    const all = await consul.coordinate.nodes();
+    expect(all.find((entry) => entry.Node === node)?.Coord).toStrictEqual(coord);
+  });
+
   it('refuses a bad coordinate before sending, and Consul refuses a wrong dimensionality', async () => {
     const node = uniqueName('coord-bad');
     await expectInvalid(consul, () => consul.coordinate.update({ Node: '', Coord: coordinate(0) }), 'Node');

@@ -20,9 +20,15 @@ describe('parseConsulJson', () => {
     expect(parsed).toEqual({ CreateIndex: 1n, LockIndex: 0n, Other: 5 });
   });
 
-  it('keeps other huge integers as exact strings instead of rounding them', () => {
-    const parsed = parseConsulJson('{"Big":18446744073709551615,"Small":12}') as Record<string, unknown>;
-    expect(parsed).toEqual({ Big: '18446744073709551615', Small: 12 });
+  it('gives other huge integers exactly as JSON.parse does (only uint64 fields are lifted)', () => {
+    const text = '{"Big":18446744073709551615,"Small":12}';
+    expect(parseConsulJson(text)).toStrictEqual(JSON.parse(text));
+  });
+
+  it('parses network coordinates: floats with 16 or more decimal digits (issue 10, item 1)', () => {
+    const text =
+      '{"Coord":{"Vec":[0.0005246854734420745,-0.00012345678901234567,1.2345678901234567e-5],"Error":1.5,"Adjustment":-0.00000123456789012345,"Height":0.0000102345678901234},"Index":12}';
+    expect(parseConsulJson(text)).toStrictEqual({ ...(JSON.parse(text) as object), Index: 12n });
   });
 
   it('does not touch digits inside strings, escaped quotes, floats or negatives', () => {
