@@ -17,6 +17,9 @@ import { Txn } from './api/txn.js';
 import { PreparedQueries } from './api/query.js';
 import { Coordinates } from './api/coordinate.js';
 import { Operator } from './api/operator.js';
+import { Connect } from './api/connect.js';
+import { ConfigEntries } from './api/config-entry.js';
+import { Snapshots } from './api/snapshot.js';
 import { resolveConfig, type ConsulOptions } from './config.js';
 import { createDefaultLogger } from './logger.js';
 import { registerService, type ServiceRegistration } from './primitives/registration.js';
@@ -76,6 +79,12 @@ export class Consul implements AsyncDisposable {
   readonly coordinate: Coordinates;
   /** Raft peers, Autopilot and the gossip keyring (`/v1/operator`). */
   readonly operator: Operator;
+  /** Connect intentions and the certificate authority (`/v1/connect`). */
+  readonly connect: Connect;
+  /** Config entries: service-defaults, proxy-defaults, routers, splitters, resolvers, gateways (`/v1/config`). */
+  readonly configEntry: ConfigEntries;
+  /** Snapshots of the servers' state: save and restore (`/v1/snapshot`). */
+  readonly snapshot: Snapshots;
   /** The logger in use (pino). */
   readonly logger: Logger;
   /** Watches: live views of keys, prefixes, services, nodes, checks and events over shared blocking loops. */
@@ -105,6 +114,9 @@ export class Consul implements AsyncDisposable {
     this.query = new PreparedQueries(this.transport);
     this.coordinate = new Coordinates(this.transport);
     this.operator = new Operator(this.transport);
+    this.connect = new Connect(this.transport);
+    this.configEntry = new ConfigEntries(this.transport);
+    this.snapshot = new Snapshots(this.transport);
     const watchEngine = new WatchEngine(this.logger);
     this.track(watchEngine);
     this.watch = new Watches(watchEngine, this);

@@ -282,3 +282,77 @@ export {
   electionAclRules,
   type AclRulesOptions,
 } from './primitives/lock-acl.js';
+// Modern API groups: Connect, config entries, snapshots, ACL auth methods, operator writes.
+export { Connect, ConnectCA } from './api/connect.js';
+export { ConnectIntentions } from './api/connect-intentions.js';
+export { AgentConnect } from './api/agent-connect.js';
+export type { AgentTokenKind } from './api/agent.js';
+export type {
+  Intention,
+  IntentionAction,
+  IntentionRequest,
+  IntentionMatchOptions,
+  CARoot,
+  CARootList,
+  CAConfiguration,
+  CAConfigurationRequest,
+  LeafCert,
+  AuthorizeRequest,
+  AuthorizeResponse,
+  AgentConnectReadOptions,
+} from './api/connect-types.js';
+export { ConfigEntries, type ConfigEntrySetOptions } from './api/config-entry.js';
+export {
+  CONFIG_ENTRY_KINDS,
+  type ConfigEntry,
+  type ConfigEntryKind,
+  type ConfigEntryOfKind,
+  type ConfigEntryIndexes,
+  type StoredConfigEntry,
+  type ServiceDefaultsEntry,
+  type ProxyDefaultsEntry,
+  type ServiceRouterEntry,
+  type ServiceRoute,
+  type ServiceRouteHTTPMatch,
+  type ServiceRouteDestination,
+  type ServiceSplitterEntry,
+  type ServiceSplit,
+  type ServiceResolverEntry,
+  type ServiceResolverSubset,
+  type ServiceResolverRedirect,
+  type ServiceResolverFailover,
+  type IngressGatewayEntry,
+  type IngressListener,
+  type IngressService,
+  type TerminatingGatewayEntry,
+  type LinkedService,
+  type MeshGatewayConfig,
+  type ExposeConfig,
+} from './api/config-entry-types.js';
+export {
+  Snapshots,
+  type SnapshotSaveOptions,
+  type SavedSnapshot,
+  type SnapshotFile,
+  type SnapshotSource,
+} from './api/snapshot.js';
+export {
+  ACLAuthMethods,
+  type ACLAuthMethod,
+  type ACLAuthMethodListEntry,
+  type ACLAuthMethodRequest,
+  type ACLLoginRequest,
+} from './api/acl-auth-methods.js';
+export {
+  ACLBindingRules,
+  type ACLBindingRule,
+  type ACLBindingRuleRequest,
+  type ACLBindingRuleListOptions,
+  type ACLBindType,
+} from './api/acl-binding-rules.js';
+export type {
+  AutopilotConfigurationRequest,
+  AutopilotSetOptions,
+  KeyringWriteOptions,
+  RaftTransferLeaderOptions,
+} from './api/operator-types.js';

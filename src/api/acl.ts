@@ -13,6 +13,8 @@ import {
   type LegacyAclCreateRequest,
   type LegacyAclUpdateRequest,
 } from './acl-legacy.js';
+import { ACLAuthMethods, login, logout, type ACLLoginRequest } from './acl-auth-methods.js';
+import { ACLBindingRules } from './acl-binding-rules.js';
 import { ACLPolicies } from './acl-policies.js';
 import { ACLRoles } from './acl-roles.js';
 import { ACLTokens, type ACLToken } from './acl-tokens.js';
@@ -59,6 +61,10 @@ export class Acl {
   readonly role: ACLRoles;
   /** The legacy token API (`/v1/acl/create` ...). */
   readonly legacy: ACLLegacy;
+  /** Auth methods (`/v1/acl/auth-method`, Consul 1.5+). */
+  readonly authMethod: ACLAuthMethods;
+  /** Binding rules (`/v1/acl/binding-rule`, Consul 1.5+). */
+  readonly bindingRule: ACLBindingRules;
   readonly #transport: Transport;
 
   /** @internal */
@@ -68,6 +74,32 @@ export class Acl {
     this.policy = new ACLPolicies(transport);
     this.role = new ACLRoles(transport);
     this.legacy = new ACLLegacy(transport);
+    this.authMethod = new ACLAuthMethods(transport);
+    this.bindingRule = new ACLBindingRules(transport);
+  }
+
+  /**
+   * Logs in through an auth method: exchanges a credential (a JWT, a Kubernetes
+   * service-account token) for a new Consul token whose roles and service identities come
+   * from the method's binding rules. Needs no ACL token. Destroy it with {@link Acl.logout}.
+   *
+   * @example
+   * ```ts
+   * const { SecretID } = await consul.acl.login({ AuthMethod: 'ci', BearerToken: jwt });
+   * ```
+   * @throws ValidationError for a missing auth method or bearer token
+   * @throws PermissionDeniedError when the method rejects the credential or no rule binds it
+   */
+  login(request: ACLLoginRequest, options: CallOptions = {}): Promise<ACLToken> {
+    return login(this.#transport, request, options);
+  }
+
+  /**
+   * Destroys a token that {@link Acl.login} created. The request is sent with that token
+   * (as Consul requires), not the client's; other tokens are refused.
+   */
+  logout(token: string, options: Omit<CallOptions, 'token'> = {}): Promise<void> {
+    return logout(this.#transport, token, options);
   }
 
   /**

@@ -8,6 +8,7 @@ import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { CallOptions } from '../transport/types.js';
 import { AgentChecks } from './agent-checks.js';
+import { AgentConnect } from './agent-connect.js';
 import { AgentServices } from './agent-services.js';
 import type {
   AgentForceLeaveOptions,
@@ -18,12 +19,23 @@ import type {
 } from './agent-types.js';
 import { requireName, segment } from './validate.js';
 
+/**
+ * Which of the agent's ACL tokens `agent.updateToken` sets (Consul 1.4.3+ names):
+ * `default` for requests that carry none, `agent` for the agent's own operations,
+ * `agent_master` for agent-local recovery, `replication` for ACL replication.
+ */
+export type AgentTokenKind = 'default' | 'agent' | 'agent_master' | 'replication';
+
+const AGENT_TOKEN_KINDS: ReadonlySet<string> = new Set(['default', 'agent', 'agent_master', 'replication']);
+
 /** The `agent` endpoint group: the agent the client talks to, its membership, services and checks. */
 export class Agent {
   /** Services registered on this agent (`/v1/agent/service*`). */
   readonly service: AgentServices;
   /** Checks registered on this agent, and TTL updates (`/v1/agent/check*`). */
   readonly check: AgentChecks;
+  /** Connect on this agent: cached CA roots, leaf certificates, authorize (`/v1/agent/connect`). */
+  readonly connect: AgentConnect;
   readonly #transport: Transport;
 
   /** @internal */
@@ -31,6 +43,36 @@ export class Agent {
     this.#transport = transport;
     this.service = new AgentServices(transport);
     this.check = new AgentChecks(transport);
+    this.connect = new AgentConnect(transport);
+  }
+
+  /**
+   * Sets one of the agent's ACL tokens at run time, without a restart. With
+   * `enable_token_persistence` the agent keeps it across restarts; otherwise it lasts until
+   * the next restart or reload. Needs `acl = "write"`; an agent without ACLs refuses it.
+   *
+   * @example
+   * ```ts
+   * await consul.agent.updateToken('default', readOnlyToken);
+   * ```
+   * @throws ValidationError for an unknown kind or an empty token
+   */
+  async updateToken(kind: AgentTokenKind, token: string, options: CallOptions = {}): Promise<void> {
+    if (!AGENT_TOKEN_KINDS.has(kind as string)) {
+      throw new ValidationError(
+        'kind',
+        `'${String(kind)}' is not one of ${[...AGENT_TOKEN_KINDS].join(', ')}`,
+      );
+    }
+    requireName('token', token);
+    await this.#transport.request({
+      method: 'PUT',
+      path: `/v1/agent/token/${kind}`,
+      body: { json: { Token: token } },
+      call: options,
+      idempotent: true,
+      response: 'none',
+    });
   }
 
   /** The agent's configuration summary, Serf member entry, coordinate, stats and node metadata. */

@@ -132,3 +132,25 @@ export interface KeyringListOptions extends CallOptions {
    */
   relayFactor?: number;
 }
+
+/** Body of `operator.autopilotSetConfiguration`: the settable fields (indexes are ignored). */
+export type AutopilotConfigurationRequest = Omit<AutopilotConfiguration, 'CreateIndex' | 'ModifyIndex'> &
+  Partial<Pick<AutopilotConfiguration, 'CreateIndex' | 'ModifyIndex'>>;
+
+/** Options of `operator.autopilotSetConfiguration`. */
+export interface AutopilotSetOptions extends CallOptions {
+  /** Check-and-set: write only if the stored configuration's `ModifyIndex` equals this. */
+  cas?: bigint | number | string;
+}
+
+/** Options of the keyring writes (install, use, remove). */
+export interface KeyringWriteOptions extends CallOptions {
+  /** How many extra nodes relay each answer back (0–5). Default 0. */
+  relayFactor?: number;
+}
+
+/** Options of `operator.raftTransferLeader`. */
+export interface RaftTransferLeaderOptions extends CallOptions {
+  /** Raft ID of the server to hand leadership to; Consul picks one when absent. */
+  id?: string;
+}

@@ -9,7 +9,11 @@ import type { CallOptions } from '../transport/types.js';
 import { parseConsulJson } from '../transport/uint64-json.js';
 import type {
   AutopilotConfiguration,
+  AutopilotConfigurationRequest,
+  AutopilotSetOptions,
   AutopilotHealth,
+  KeyringWriteOptions,
+  RaftTransferLeaderOptions,
   KeyringListOptions,
   KeyringResponse,
   OperatorReadOptions,
@@ -17,9 +21,29 @@ import type {
   RaftPeerSelector,
 } from './operator-types.js';
 import { ConsulRead, read } from './read.js';
+import { requireName, uint64 } from './validate.js';
 
 /** Consul's bounds on the keyring relay factor. */
 export const KEYRING_RELAY_FACTOR_MAX = 5;
+
+function checkRelayFactor(value: number | undefined): number | undefined {
+  if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > KEYRING_RELAY_FACTOR_MAX)) {
+    throw new ValidationError('relayFactor', `must be an integer from 0 to ${KEYRING_RELAY_FACTOR_MAX}`);
+  }
+  return value === 0 ? undefined : value;
+}
+
+/** A gossip key is base64 of 16, 24 or 32 bytes (AES-128/192/256), as `consul keygen` makes. */
+function gossipKey(key: unknown): string {
+  if (typeof key !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(key)) {
+    throw new ValidationError('key', 'must be a base64 gossip key (see `consul keygen`)');
+  }
+  const length = Buffer.from(key, 'base64').byteLength;
+  if (length !== 16 && length !== 24 && length !== 32) {
+    throw new ValidationError('key', `decodes to ${length} bytes; a gossip key has 16, 24 or 32`);
+  }
+  return key;
+}
 
 function rejectOptions(options: object, endpoint: string): void {
   for (const name of ['index', 'wait', 'filter', 'cached']) {
@@ -172,5 +196,98 @@ export class Operator {
       },
       (body) => body ?? [],
     );
+  }
+
+  /**
+   * Installs a new gossip key on every member (it is accepted for decryption but not yet
+   * used to encrypt). Then {@link Operator.keyringUse} it and {@link Operator.keyringRemove}
+   * the old one.
+   *
+   * @throws ValidationError for a key that is not base64 of 16, 24 or 32 bytes
+   */
+  async keyringInstall(key: string, options: KeyringWriteOptions = {}): Promise<void> {
+    await this.#keyring('POST', key, options);
+  }
+
+  /** Makes an installed gossip key the one every member encrypts with. */
+  async keyringUse(key: string, options: KeyringWriteOptions = {}): Promise<void> {
+    await this.#keyring('PUT', key, options);
+  }
+
+  /** Removes a gossip key from every member; Consul refuses to remove the key in use. */
+  async keyringRemove(key: string, options: KeyringWriteOptions = {}): Promise<void> {
+    await this.#keyring('DELETE', key, options);
+  }
+
+  async #keyring(
+    method: 'POST' | 'PUT' | 'DELETE',
+    key: string,
+    options: KeyringWriteOptions,
+  ): Promise<void> {
+    const { relayFactor: relay, ...call } = options;
+    const body = { Key: gossipKey(key) };
+    await this.#transport.request({
+      method,
+      path: '/v1/operator/keyring',
+      query: { 'relay-factor': checkRelayFactor(relay) },
+      body: { json: body },
+      call,
+      // Installing, using or removing the same key twice ends in the same keyring.
+      idempotent: true,
+      response: 'none',
+    });
+  }
+
+  /**
+   * Replaces the Autopilot configuration. With `cas`, writes only if the stored
+   * configuration's `ModifyIndex` equals it, and resolves `false` when it does not (never
+   * retried); without, always writes and resolves `true`.
+   *
+   * @example
+   * ```ts
+   * const current = await consul.operator.autopilotConfiguration();
+   * await consul.operator.autopilotSetConfiguration({ ...current, MaxTrailingLogs: 500 }, { cas: current.ModifyIndex });
+   * ```
+   */
+  async autopilotSetConfiguration(
+    config: AutopilotConfigurationRequest,
+    options: AutopilotSetOptions = {},
+  ): Promise<boolean> {
+    if (config === null || typeof config !== 'object')
+      throw new ValidationError('config', 'must be an object');
+    const { cas, ...call } = options;
+    const casValue = cas === undefined ? undefined : uint64('cas', cas);
+    // Consul rejects read-only fields only by ignoring them; sending them would suggest they count.
+    const { CreateIndex: _created, ModifyIndex: _modified, ...body } = config as AutopilotConfiguration;
+    const response = await this.#transport.request<boolean | undefined>({
+      method: 'PUT',
+      path: '/v1/operator/autopilot/configuration',
+      query: { cas: casValue },
+      body: { json: body },
+      call,
+      idempotent: cas === undefined,
+      response: 'json',
+    });
+    // Without cas Consul 1.8 answers `true`; some versions answer an empty body.
+    return response.body !== false;
+  }
+
+  /**
+   * Asks the leader to hand leadership to another voter (`POST /v1/operator/raft/transfer-leader`,
+   * Consul 1.15+; Consul 1.8 has no such endpoint and answers 404, a `NotFoundError`).
+   * Resolves whether Consul reported success.
+   */
+  async raftTransferLeader(options: RaftTransferLeaderOptions = {}): Promise<boolean> {
+    const { id, ...call } = options;
+    if (id !== undefined) requireName('id', id);
+    const response = await this.#transport.request<{ Success?: boolean }>({
+      method: 'POST',
+      path: '/v1/operator/raft/transfer-leader',
+      query: { id },
+      call,
+      idempotent: false,
+      response: 'json',
+    });
+    return response.body.Success === true;
   }
 }
