@@ -117,9 +117,10 @@ export interface RegisterServiceOptions {
   drain?: DrainOptions;
   /**
    * Deregister when the process receives these signals. `true` (default) means SIGTERM and
-   * SIGINT; `false` leaves signals alone. When consulkit's listener is the only one for the
-   * signal, it re-raises the signal after deregistering, so the process ends exactly as it
-   * would have; when the application has listeners of its own, exiting is left to them.
+   * SIGINT; `false` leaves signals alone. When the application has no listener of its own
+   * for the signal (signal-exit's do not count), consulkit re-raises it after deregistering,
+   * so the process ends exactly as it would have; when the application has listeners of its
+   * own (`process.on` or `process.once`), exiting is left to them.
    */
   handleSignals?: boolean | readonly NodeJS.Signals[];
   /** Time bound of each call made while stopping (drain mark, deregistration). Default `'10s'`. */

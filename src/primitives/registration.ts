@@ -20,10 +20,10 @@
  *   so `/v1/health/*` may show an older note for the same status.
  *
  * Leaving: `stop()`, `consul.close()`, aborting `signal`, and (unless `handleSignals: false`)
- * SIGTERM and SIGINT deregister. On a signal, when consulkit's listener is the only one, it
- * deregisters and then re-raises the signal so that the process ends exactly as it would
- * have (killed by the signal); when the application listens too, consulkit deregisters and
- * leaves the exit to the application. An application listener that calls `process.exit()`
+ * SIGTERM and SIGINT deregister. On a signal, when the application has no listener of its
+ * own (signal-exit's do not count), consulkit deregisters and then re-raises the signal so
+ * that the process ends exactly as it would have; when the application listens too,
+ * consulkit deregisters and leaves the exit to the application (see `signals.ts`). An application listener that calls `process.exit()`
  * at once ends the process before the deregistration is sent: await `registration.stop()`
  * (or `consul.close()`) in it first, or let it exit a little later.
  *

@@ -2,13 +2,29 @@
  * Process termination signals (SIGTERM, SIGINT…) for primitives that must clean up before
  * the process exits, such as a registration that deregisters itself.
  *
- * consulkit installs at most one listener per signal, however many primitives ask. When the
- * signal arrives, every registered cleanup runs in parallel. If consulkit's listener was the
- * only one the application had (so without consulkit the signal would have killed the
- * process), the listener removes itself and raises the signal again once every cleanup has
- * settled: the process then ends exactly as it would have, by that signal. If the
- * application listens to the signal itself, exiting is left to the application. A second
- * signal during cleanup meets the default action and ends the process at once.
+ * The rule: consulkit never decides by itself that the process goes on living, nor that it
+ * ends. When a handled signal arrives, every registered cleanup runs (in parallel), and then:
+ * - if, at the moment the signal arrived, the application had no listener of its own for it
+ *   (so without consulkit the signal would have ended the process), consulkit removes its
+ *   listener and raises the signal again: the process ends exactly as it would have, by the
+ *   signal's default action, or through `signal-exit`, whose exit hooks then run;
+ * - otherwise exiting is left to the application's listener.
+ * A second signal while cleanups run ends the process at once when the application has no
+ * listener of its own, and is left to the application otherwise.
+ *
+ * How "the application's own listener" is told apart:
+ * - consulkit's listener is installed with `prependListener`, so it runs before every
+ *   listener added with `process.once`: Node removes a once-listener just before calling it,
+ *   and a listener running after it would believe the application had none;
+ * - the listeners `signal-exit` (v3 and v4, which many libraries load) installs do not count:
+ *   signal-exit only acts when it believes it is alone, and re-raises the signal itself. Its
+ *   own rule compares the signal's listener count with the number of signal-exit instances
+ *   loaded, so consulkit keeps its listener installed until its cleanups have settled (else
+ *   signal-exit would kill the process mid-deregistration), then removes it and re-raises,
+ *   which lets signal-exit run its exit hooks and end the process;
+ * - listeners marked {@link PASSIVE_SIGNAL_LISTENER} only tidy up and do not count.
+ * A once-listener the application prepends *after* consulkit's is the one case this cannot
+ * see: consulkit then believes it is alone.
  *
  * @packageDocumentation
  */
@@ -24,28 +40,96 @@ type Cleanup = { stop: () => Promise<void>; onError: (error: unknown) => void };
 
 const cleanups = new Map<NodeJS.Signals, Set<Cleanup>>();
 const listeners = new Map<NodeJS.Signals, () => void>();
+/** Set while the cleanups of a first signal run. */
+let shuttingDown = false;
+
+/**
+ * The signals signal-exit listens to on Linux and the BSDs (its `signals` list): only for
+ * those does each loaded signal-exit instance add one listener.
+ */
+const SIGNAL_EXIT_SIGNALS: ReadonlySet<string> = new Set([
+  'SIGHUP',
+  'SIGINT',
+  'SIGTERM',
+  'SIGALRM',
+  'SIGABRT',
+  'SIGVTALRM',
+  'SIGXCPU',
+  'SIGXFSZ',
+  'SIGUSR2',
+  'SIGTRAP',
+  'SIGSYS',
+  'SIGQUIT',
+  'SIGIOT',
+  'SIGIO',
+  'SIGPOLL',
+  'SIGPWR',
+  'SIGSTKFLT',
+]);
+
+function loadedCount(emitter: unknown): number {
+  if (typeof emitter !== 'object' || emitter === null) return 0;
+  const count = (emitter as { count?: unknown }).count;
+  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 0;
+}
+
+/**
+ * How many listeners of `signal` belong to signal-exit: one per loaded instance, counted the
+ * way signal-exit counts itself (v4 keeps a shared emitter on a global symbol, v3 on
+ * `process.__signal_exit_emitter__`).
+ */
+function signalExitListeners(signal: NodeJS.Signals): number {
+  if (!SIGNAL_EXIT_SIGNALS.has(signal)) return 0;
+  const v4 = (globalThis as Record<symbol, unknown>)[Symbol.for('signal-exit emitter')];
+  const v3 = (process as unknown as Record<string, unknown>)['__signal_exit_emitter__'];
+  return loadedCount(v4) + loadedCount(v3);
+}
 
 function isPassive(listener: unknown): boolean {
   return typeof listener === 'function' && PASSIVE_SIGNAL_LISTENER in listener;
 }
 
-function handle(signal: NodeJS.Signals): void {
-  const own = listeners.get(signal);
+/**
+ * @internal Whether the application has a listener of its own for `signal`, leaving out
+ * `own` (consulkit's), passive listeners and signal-exit's. Exported for unit tests.
+ */
+export function applicationListens(signal: NodeJS.Signals, own: unknown): boolean {
   const others = process.listeners(signal).filter((listener) => listener !== own && !isPassive(listener));
-  const alone = others.length === 0;
-  const pending = [...(cleanups.get(signal) ?? [])];
-  // Every cleanup runs once per process: drop them from all signals, and our listeners with them.
-  for (const set of cleanups.values()) for (const cleanup of pending) set.delete(cleanup);
-  for (const [name, listener] of listeners) {
-    if ((cleanups.get(name)?.size ?? 0) === 0 || name === signal) {
-      process.removeListener(name, listener);
-      listeners.delete(name);
-    }
+  return others.length > signalExitListeners(signal);
+}
+
+function removeListener(signal: NodeJS.Signals): void {
+  const listener = listeners.get(signal);
+  if (!listener) return;
+  process.removeListener(signal, listener);
+  listeners.delete(signal);
+}
+
+function reRaise(signal: NodeJS.Signals): void {
+  for (const name of [...listeners.keys()]) removeListener(name);
+  process.kill(process.pid, signal);
+}
+
+function handle(signal: NodeJS.Signals): void {
+  // Decided now, while every once-listener of the application is still installed.
+  const alone = !applicationListens(signal, listeners.get(signal));
+  if (shuttingDown) {
+    if (alone) reRaise(signal);
+    return;
   }
+  shuttingDown = true;
+  const pending = [...(cleanups.get(signal) ?? [])];
+  // Every cleanup runs once per process: drop it from all signals.
+  for (const set of cleanups.values()) for (const cleanup of pending) set.delete(cleanup);
   void Promise.allSettled(
     pending.map((cleanup) => cleanup.stop().then(undefined, (error: unknown) => cleanup.onError(error))),
   ).then(() => {
-    if (alone) process.kill(process.pid, signal);
+    shuttingDown = false;
+    if (alone) {
+      reRaise(signal);
+      return;
+    }
+    for (const [name] of listeners) if ((cleanups.get(name)?.size ?? 0) === 0) removeListener(name);
   });
 }
 
@@ -68,18 +152,15 @@ export function onTerminationSignal(
     if (!listeners.has(signal)) {
       const listener = (): void => handle(signal);
       listeners.set(signal, listener);
-      process.on(signal, listener);
+      process.prependListener(signal, listener);
     }
   }
   return () => {
     for (const signal of signals) {
       const set = cleanups.get(signal);
       set?.delete(cleanup);
-      const listener = listeners.get(signal);
-      if (listener && (set?.size ?? 0) === 0) {
-        process.removeListener(signal, listener);
-        listeners.delete(signal);
-      }
+      // While a signal's cleanups run the listener stays, so that signal-exit keeps waiting.
+      if (!shuttingDown && (set?.size ?? 0) === 0) removeListener(signal);
     }
   };
 }
