@@ -407,7 +407,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
 
-  /** The instances in rotation, ordered by node then ID; empty before `ready()`. */
+  /** The instances in rotation, ordered by node then ID; empty before `ready()` and once closed. */
   instances(): BalancerInstance[] {
     return (this.#members ?? []).map((member) => member.instance);
   }
@@ -421,7 +421,10 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     return (this.#members ?? []).filter((member) => keys.has(member.key)).map((member) => member.instance);
   }
 
-  /** Picks an instance with the strategy; `undefined` when none is in rotation (or before `ready()`). */
+  /**
+   * Picks an instance with the strategy; `undefined` when none is in rotation, before
+   * `ready()`, and once the balancer is closed (it no longer knows what Consul says).
+   */
   pick(): BalancerInstance | undefined {
     return this.#pickMember(new Set())?.instance;
   }
@@ -434,7 +437,9 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
   /**
    * Sends an HTTP request to a picked instance (`<scheme>://<address>:<port><path>`) and
    * resolves with its response, a standard Fetch `Response` that also tells which
-   * `instance` answered and after how many `attempts`. Waits for `ready()` first.
+   * `instance` answered and after how many `attempts`. Waits for `ready()` first, for at most
+   * the call's timeout (`timeout`, else `requestTimeout`, else undici's 300 s): while Consul
+   * has never answered, the call fails with `TimeoutError` rather than waiting for good.
    *
    * Retries, each on an instance this call has not tried yet, up to `maxAttempts`:
    * - when the connection could not be made (refused, unreachable, connect timeout), for
@@ -449,7 +454,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
    * @param path - path and query string, starting with `/`
    * @throws ConsulUnavailableError when no instance is in rotation, or when every attempt
    *   failed to get a response (its `cause` is the last failure)
-   * @throws TimeoutError when an attempt got no response headers in time
+   * @throws TimeoutError when an attempt got no response headers in time, or when Consul
+   *   had not answered the balancer's first read within the timeout
    * @throws ClosedError when the balancer was closed before or during the call
    * @throws the signal's reason when `init.signal` aborted the call
    * @throws ValidationError for a bad path or init, before anything is sent
@@ -470,7 +476,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     const route = path.split('?')[0] ?? path;
     if (this.#ending !== undefined) throw this.#ending.reason;
     callerSignal?.throwIfAborted();
-    await this.#whenReady(callerSignal);
+    await this.#whenReady(callerSignal, timeoutMs ?? UNDICI_TIMEOUT_MS);
     const signal = callerSignal ? AbortSignal.any([this.#closer.signal, callerSignal]) : this.#closer.signal;
     const idempotent = IDEMPOTENT_METHODS.has(method);
     const tried = new Set<string>();
@@ -679,29 +685,44 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     else this.#outstanding.set(key, count);
   }
 
-  async #whenReady(signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Waits for the first read of the service, bounded by `timeoutMs` and `signal`: a Consul
+   * that never answers must not hold a call for good.
+   */
+  async #whenReady(signal: AbortSignal | undefined, timeoutMs: number): Promise<void> {
     if (this.#members !== undefined) return;
-    if (signal === undefined) {
-      await this.ready();
-      return;
-    }
     let onAbort: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         this.ready(),
         new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new TimeoutError(
+                  `${this.#description}: Consul has not answered the balancer's first read within ${timeoutMs} ms`,
+                  timeoutMs,
+                ),
+              ),
+            timeoutMs,
+          );
+          if (signal === undefined) return;
           onAbort = () => reject(signal.reason);
           signal.addEventListener('abort', onAbort, { once: true });
         }),
       ]);
     } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 
   #stop(reason: unknown): void {
     if (this.#ending !== undefined) return;
     this.#ending = { reason };
+    // A stopped balancer no longer follows Consul: its last list would only grow stale.
+    this.#members = undefined;
     this.#signal?.removeEventListener('abort', this.#onAbort);
     for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(reason);
   }

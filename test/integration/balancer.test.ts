@@ -14,6 +14,7 @@ import {
   Consul,
   ConsulUnavailableError,
   PermissionDeniedError,
+  TimeoutError,
   ValidationError,
   type Balancer,
   type BalancerChange,
@@ -24,6 +25,7 @@ import {
 } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { sharedConsulAddress } from '../support/consul.js';
+import { memoryLogger } from '../support/logging.js';
 
 type Mode = 'ok' | '503' | 'hold';
 
@@ -590,9 +592,15 @@ describe('balancer', () => {
     const running = lb.request('/slow', { maxAttempts: 1 }).catch((thrown: unknown) => thrown);
     await waitFor('the request to be held', () => slow.held.length > 0);
 
+    expect(lb.instances()).toHaveLength(2);
     await Promise.all([lb.close(), lb.close(), lb[Symbol.asyncDispose]()]);
     expect(lb.closed).toBe(true);
     expect(await running).toBeInstanceOf(ClosedError);
+    // A closed balancer no longer follows Consul: it has nothing left to hand out.
+    expect(lb.pick()).toBeUndefined();
+    expect(lb.instances()).toEqual([]);
+    expect(lb.ejected()).toEqual([]);
+    await expect(lb.ready()).rejects.toBeInstanceOf(ClosedError);
     expect(own.watch.stats().loops).toBe(0);
     await expect(lb.request('/')).rejects.toBeInstanceOf(ClosedError);
 
@@ -608,8 +616,11 @@ describe('balancer', () => {
     const own = new Consul({ address: sharedConsulAddress() });
     const lb = own.balancer(name);
     await lb.ready();
+    expect(lb.pick()).toBeDefined();
     await own.close();
     expect(lb.closed).toBe(true);
+    expect(lb.pick()).toBeUndefined();
+    expect(lb.instances()).toEqual([]);
     await expect(lb.request('/')).rejects.toBeInstanceOf(ClosedError);
 
     const controller = new AbortController();
@@ -617,6 +628,40 @@ describe('balancer', () => {
     await aborted.ready();
     controller.abort();
     await waitFor('the balancer to close', () => aborted.closed);
+  });
+});
+
+describe('balancer while Consul has never answered', () => {
+  /** An address where nothing listens: the watch is refused and keeps retrying. */
+  async function refusedAddress(): Promise<string> {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    server.close();
+    await once(server, 'close');
+    return `http://127.0.0.1:${port}`;
+  }
+
+  it('request() honours timeout and requestTimeout while waiting for the first read', async () => {
+    const { logger, lines } = memoryLogger('warn');
+    await using client = new Consul({ address: await refusedAddress(), logger });
+    const lb = client.balancer('web', { requestTimeout: '400ms' });
+    lb.on('error', () => undefined); // each refused read is reported; this test is about request()
+    const started = performance.now();
+    const byDefault = await lb.request('/').catch((thrown: unknown) => thrown);
+    expect(byDefault).toBeInstanceOf(TimeoutError);
+    expect((byDefault as Error).message).toContain("service 'web'");
+    expect((byDefault as TimeoutError).message).toContain('400 ms');
+    const perCall = await lb.request('/', { timeout: '200ms' }).catch((thrown: unknown) => thrown);
+    expect(perCall).toBeInstanceOf(TimeoutError);
+    expect((perCall as TimeoutError).message).toContain('200 ms');
+    // Only catches a call that waits for good (it did: no bound at all before).
+    expect(performance.now() - started).toBeLessThan(15_000);
+    // The balancer itself goes on: a later read may still succeed.
+    expect(lb.closed).toBe(false);
+    expect(lines.some((line) => line.msg.includes('watch read failed'))).toBe(true);
+    await lb.close();
   });
 });
 
