@@ -1,0 +1,218 @@
+/**
+ * `consulkit leader`: runs a command only while this process leads an election on a key;
+ * `--once` is the crontab form (run if we win within `--timeout`, else exit 0).
+ *
+ * @packageDocumentation
+ */
+import { hostname } from 'node:os';
+import { FAST_FAILOVER, type Election, type ElectionOptions } from '../index.js';
+import { Child, exitCodeOf, onSignals } from './child.js';
+import {
+  abortOf,
+  childCommand,
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  createCliLogger,
+  createClient,
+  durationFlag,
+  EXIT,
+  parseCommand,
+  sleep,
+  type CliCommand,
+} from './common.js';
+import { holderSessionName } from './holder.js';
+import { DEFAULT_GRACE } from './lock.js';
+import { ValidationError } from '../index.js';
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  value: { type: 'string' },
+  once: { type: 'boolean' },
+  timeout: { type: 'string' },
+  'min-hold': { type: 'string' },
+  'fast-failover': { type: 'boolean' },
+  ttl: { type: 'string' },
+  'lock-delay': { type: 'string' },
+  grace: { type: 'string' },
+  'pass-stdin': { type: 'boolean' },
+} as const;
+
+/** Default `--timeout` of `--once`. */
+const DEFAULT_ONCE_TIMEOUT = '10s';
+
+const HELP = `Usage: consulkit leader [options] <key> -- <command> [args...]
+
+Campaigns for leadership on <key> and runs the command only while this process leads. When
+leadership is lost, the command gets SIGTERM (SIGKILL after --grace); this process stays a
+candidate and runs the command again once it leads again. When the command exits on its own,
+consulkit resigns and exits with its code. SIGTERM and SIGINT stop the command, resign and
+exit 0.
+
+--once is for crontab: run the command if this process becomes the leader within --timeout,
+else exit 0 without running it. Every worker on every host can carry the same line: one of
+them runs the job. The winner keeps leadership for at least --min-hold after winning (also
+when the job is quicker), so a worker whose cron fired a little later cannot win the same
+round.
+
+Options:
+  --value TEXT         this candidate's value while it leads (default: host and pid)
+  --once               run at most once (see above)
+  --timeout DUR        with --once: how long to wait for leadership (default 10s)
+  --min-hold DUR       with --once: keep leadership at least this long (default: twice
+                       --timeout)
+  --fast-failover      2 s heartbeat check and 1 s lock-delay: a crashed leader is replaced
+                       within seconds instead of ~45 s
+  --ttl DUR            session TTL, 10s to 24h (default 15s)
+  --lock-delay DUR     session lock-delay, 0 to 60s (default 15s)
+  --grace DUR          time between SIGTERM and SIGKILL when stopping the command (default 5s)
+  --pass-stdin         give the command this process's stdin
+
+${COMMON_HELP}
+
+Examples:
+  consulkit leader --fast-failover service/indexer/leader -- node indexer.js
+  # crontab on every host: the report runs once per night, on one of them
+  0 3 * * * consulkit leader --once --timeout 20s cron/nightly-report -- /opt/report.sh
+`;
+
+interface LeaderSettings {
+  command: string[];
+  graceMs: number;
+  stdin: boolean;
+  logger: ReturnType<typeof createCliLogger>;
+  shutdown: AbortSignal;
+}
+
+/** `consulkit leader`. */
+export const leaderCommand: CliCommand = {
+  name: 'leader',
+  summary: 'run a command only while this process is the elected leader (--once for crontab)',
+  help: HELP,
+  async run(argv) {
+    const parsed = parseCommand(argv, OPTIONS);
+    const { values } = parsed;
+    if (values.help) {
+      process.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    const key = parsed.positionals[0];
+    if (key === undefined || key === '') throw new ValidationError('key', 'missing: give the election key');
+    const command = childCommand(parsed, 1);
+    if (!values.once && (values.timeout !== undefined || values['min-hold'] !== undefined))
+      throw new ValidationError('--timeout', '--timeout and --min-hold only apply with --once');
+    const timeoutMs = durationFlag('timeout', values.timeout, DEFAULT_ONCE_TIMEOUT);
+    if (values.once && timeoutMs <= 0) throw new ValidationError('--timeout', 'must be above 0');
+    const minHoldMs = values['min-hold'] === undefined ? 2 * timeoutMs : durationFlag('min-hold', values['min-hold'], 0);
+    const graceMs = durationFlag('grace', values.grace, DEFAULT_GRACE);
+    const logger = createCliLogger(values['log-level'], 'leader');
+    const host = hostname();
+    const options: ElectionOptions = {
+      value: values.value ?? `${host} pid ${process.pid}`,
+      sessionName: holderSessionName('election', key, host),
+    };
+    if (values['fast-failover']) Object.assign(options, FAST_FAILOVER);
+    if (values.ttl !== undefined) options.ttl = values.ttl;
+    if (values['lock-delay'] !== undefined) options.lockDelay = values['lock-delay'];
+    const consul = createClient(values, logger);
+    const shutdown = new AbortController();
+    let child: Child | undefined;
+    const stopSignals = onSignals(['SIGTERM', 'SIGINT', 'SIGHUP'], (signal) => {
+      if (signal === 'SIGHUP') child?.signal(signal);
+      else {
+        logger.info({ signal }, 'consulkit: stopping');
+        shutdown.abort(signal);
+      }
+    });
+    const settings: LeaderSettings = {
+      command,
+      graceMs,
+      stdin: values['pass-stdin'] === true,
+      logger,
+      shutdown: shutdown.signal,
+    };
+    try {
+      const election = consul.election(key, options);
+      const track = (started: Child): void => {
+        child = started;
+      };
+      return values.once
+        ? await runOnce(election, settings, timeoutMs, minHoldMs, track)
+        : await runWhileLeading(election, settings, track);
+    } finally {
+      stopSignals();
+      if (child?.running) await child.terminate(graceMs);
+      await consul.close();
+    }
+  },
+};
+
+/** Campaigns until elected; `false` when `signal` aborted first. */
+async function campaign(election: Election, signal: AbortSignal, logger: LeaderSettings['logger']): Promise<boolean> {
+  try {
+    await election.campaign({ signal });
+    logger.info({ fencingToken: String(election.fencingToken) }, 'consulkit: elected leader');
+    return true;
+  } catch (error) {
+    if (signal.aborted) return false;
+    throw error;
+  }
+}
+
+/** Runs the command for one term: resolves with how the term ended. */
+async function runTerm(
+  election: Election,
+  settings: LeaderSettings,
+  track: (child: Child) => void,
+): Promise<{ kind: 'exited'; code: number } | { kind: 'lost' } | { kind: 'shutdown' }> {
+  const term = election.signal;
+  const child = new Child(settings.command, settings.logger, {
+    env: { CONSULKIT_LEADER: 'true' },
+    stdin: settings.stdin,
+  });
+  track(child);
+  const outcome = await Promise.race([
+    child.exited.then((exit) => ({ kind: 'exited' as const, code: exitCodeOf(exit) })),
+    abortOf(term).then(() => ({ kind: 'lost' as const })),
+    abortOf(settings.shutdown).then(() => ({ kind: 'shutdown' as const })),
+  ]);
+  if (outcome.kind === 'lost') {
+    settings.logger.error({ reason: String(term.reason) }, 'consulkit: leadership lost; stopping the command');
+  }
+  if (outcome.kind !== 'exited') await child.terminate(settings.graceMs);
+  return outcome;
+}
+
+async function runWhileLeading(election: Election, settings: LeaderSettings, track: (child: Child) => void): Promise<number> {
+  for (;;) {
+    if (!(await campaign(election, settings.shutdown, settings.logger))) return EXIT.ok;
+    const outcome = await runTerm(election, settings, track);
+    if (outcome.kind === 'lost') continue; // still a candidate: the command runs again once we lead again
+    await election.resign();
+    if (outcome.kind === 'shutdown') return EXIT.ok;
+    settings.logger.info({ code: outcome.code }, 'consulkit: the command exited; resigned');
+    return outcome.code;
+  }
+}
+
+async function runOnce(
+  election: Election,
+  settings: LeaderSettings,
+  timeoutMs: number,
+  minHoldMs: number,
+  track: (child: Child) => void,
+): Promise<number> {
+  const waiting = AbortSignal.any([settings.shutdown, AbortSignal.timeout(timeoutMs)]);
+  if (!(await campaign(election, waiting, settings.logger))) {
+    settings.logger.info({ timeoutMs }, 'consulkit: not elected in time; another worker runs the job');
+    return EXIT.ok;
+  }
+  const electedAt = performance.now();
+  const outcome = await runTerm(election, settings, track);
+  if (outcome.kind === 'exited') {
+    // Holding on keeps late workers of the same round from winning and running it again.
+    const left = minHoldMs - (performance.now() - electedAt);
+    if (left > 0) await sleep(left, AbortSignal.any([settings.shutdown, election.signal]));
+  }
+  await election.resign();
+  return outcome.kind === 'exited' ? outcome.code : outcome.kind === 'lost' ? EXIT.failure : EXIT.ok;
+}
