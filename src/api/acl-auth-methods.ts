@@ -127,15 +127,13 @@ export class ACLAuthMethods {
     return response.body;
   }
 
-  /**
-   * Reads an auth method by name. Consul 1.8 answers a missing one like a missing token, with
-   * 403 "ACL not found" (a `PermissionDeniedError`).
-   */
-  read(name: string, options: ReadOptions = {}): ConsulRead<ACLAuthMethod> {
-    return readAs<ACLAuthMethod>(this.#transport, {
+  /** Reads an auth method by name; `undefined` when there is none. */
+  read(name: string, options: ReadOptions = {}): ConsulRead<ACLAuthMethod | undefined> {
+    return readAs<ACLAuthMethod | undefined>(this.#transport, {
       method: 'GET',
       path: `/v1/acl/auth-method/${segment('name', name)}`,
       read: options,
+      allowNotFound: true,
       response: 'json',
     });
   }

@@ -97,12 +97,13 @@ export class ACLBindingRules {
     return response.body;
   }
 
-  /** Reads a binding rule by ID (a missing one is 403 "ACL not found" in Consul 1.8). */
-  read(id: string, options: ReadOptions = {}): ConsulRead<ACLBindingRule> {
-    return readAs<ACLBindingRule>(this.#transport, {
+  /** Reads a binding rule by ID; `undefined` when there is none. */
+  read(id: string, options: ReadOptions = {}): ConsulRead<ACLBindingRule | undefined> {
+    return readAs<ACLBindingRule | undefined>(this.#transport, {
       method: 'GET',
       path: `/v1/acl/binding-rule/${segment('id', id)}`,
       read: options,
+      allowNotFound: true,
       response: 'json',
     });
   }

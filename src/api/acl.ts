@@ -88,7 +88,9 @@ export class Acl {
    * const { SecretID } = await consul.acl.login({ AuthMethod: 'ci', BearerToken: jwt });
    * ```
    * @throws ValidationError for a missing auth method or bearer token
-   * @throws PermissionDeniedError when the method rejects the credential or no rule binds it
+   * @throws PermissionDeniedError when no binding rule matches the verified claims
+   * @throws ConsulHttpError (500 in Consul 1.8) when the credential fails verification (bad
+   *   signature, issuer, audience or expiry); its `body` says why
    */
   login(request: ACLLoginRequest, options: CallOptions = {}): Promise<ACLToken> {
     return login(this.#transport, request, options);
