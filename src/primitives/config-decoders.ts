@@ -7,6 +7,7 @@
  */
 import type { KVPair } from '../api/kv.js';
 import { ConfigDecodeError, ValidationError } from '../errors.js';
+import { deepEqual } from '../watch/deep-equal.js';
 
 /** A custom decoder: turns a key's raw bytes into its config value. Throw to reject the value. */
 export type ConfigDecoder<T = unknown> = (value: Buffer, key: string) => T;
@@ -96,7 +97,10 @@ export interface ConfigReconciliation<T> {
  *   the prefix's own key are skipped.
  * - A version already looked at (same `ModifyIndex`) is neither decoded nor reported again.
  * - A value that fails to decode produces a {@link ConfigDecodeError} and the key keeps its
- *   last good value; a value whose bytes equal the last good ones is not a change.
+ *   last good value.
+ * - A value that decodes to what the key already holds (deep equality: `{"pool":5}` rewritten
+ *   as `{ "pool": 5 }`) is not a change, and the key keeps the very same value object; bytes
+ *   equal to the last good ones are not even decoded again.
  */
 export function reconcileConfig<T>(
   previous: ReadonlyMap<string, ConfigKeyState<T>>,
@@ -123,9 +127,16 @@ export function reconcileConfig<T>(
     } else {
       let good = before?.good;
       try {
-        good = { raw: pair.Value, value: decode(pair.Value, key) };
-        if (before?.good === undefined) added.push(key);
-        else changed.push(key);
+        const value = decode(pair.Value, key);
+        if (before?.good === undefined) {
+          good = { raw: pair.Value, value };
+          added.push(key);
+        } else if (deepEqual(before.good.value, value)) {
+          good = { raw: pair.Value, value: before.good.value };
+        } else {
+          good = { raw: pair.Value, value };
+          changed.push(key);
+        }
       } catch (cause) {
         errors.push(new ConfigDecodeError(key, pair.Key, { cause }));
       }

@@ -58,7 +58,9 @@ export interface ConfigChange<T> {
 export interface ConfigMapEvents<T> {
   /**
    * Keys were added, changed or removed. Not emitted for the initial load (that is what
-   * `ready()` gives), nor for writes that leave every decoded value as it was.
+   * `ready()` gives), nor for writes that leave every decoded value as it was: values are
+   * compared once decoded (deep equality), so `{"pool":5}` rewritten as `{ "pool": 5 }` is
+   * not a change.
    */
   change: (change: ConfigChange<T>) => void;
   /**

@@ -133,6 +133,8 @@ describe('configMap', () => {
     cfg.on('change', (event) => events.push(event));
     change = nextChange(cfg);
     await consul.kv.put(`${prefix}/a`, '10');
+    // Nor is a rewrite that decodes to the same value (the bytes differ).
+    await consul.kv.put(`${prefix}/c/d`, ' "new"\n');
     await consul.kv.put(`${prefix}/e`, 'true');
     const second = await change;
     expect(second.added).toEqual(['e']);

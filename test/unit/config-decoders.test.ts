@@ -130,6 +130,47 @@ describe('reconcileConfig', () => {
     expect(rewritten.states.get('a')?.modifyIndex).toBe(2n);
   });
 
+  it('does not count a rewrite that decodes to an equal value as a change, and keeps the same object', () => {
+    const first = reconcileConfig(none, [pair('p/db', '{"pool":5,"hosts":["a","b"]}', 5)], 'p/', json);
+    const before = first.values.get('db');
+    const rewritten = reconcileConfig(
+      first.states,
+      [pair('p/db', '{ "hosts": [ "a", "b" ],\n  "pool": 5 }', 6)],
+      'p/',
+      json,
+    );
+    expect(rewritten.changed).toEqual([]);
+    expect(rewritten.added).toEqual([]);
+    expect(rewritten.values.get('db')).toBe(before);
+    // The next real change is still seen, against the new bytes.
+    const resized = reconcileConfig(
+      rewritten.states,
+      [pair('p/db', '{"pool":6,"hosts":["a","b"]}', 7)],
+      'p/',
+      json,
+    );
+    expect(resized.changed).toEqual(['db']);
+    expect(resized.values.get('db')).toEqual({ pool: 6, hosts: ['a', 'b'] });
+    // Order inside an array is part of the value.
+    const reordered = reconcileConfig(
+      resized.states,
+      [pair('p/db', '{"pool":6,"hosts":["b","a"]}', 8)],
+      'p/',
+      json,
+    );
+    expect(reordered.changed).toEqual(['db']);
+  });
+
+  it('after a broken version, a rewrite equal to the last good value is not a change', () => {
+    const first = reconcileConfig(none, [pair('p/db', '{"pool":5}', 5)], 'p/', json);
+    const broken = reconcileConfig(first.states, [pair('p/db', '{"pool":', 6)], 'p/', json);
+    expect(broken.errors).toHaveLength(1);
+    const restored = reconcileConfig(broken.states, [pair('p/db', '{ "pool": 5 }', 7)], 'p/', json);
+    expect(restored.changed).toEqual([]);
+    expect(restored.errors).toEqual([]);
+    expect(restored.values.get('db')).toEqual({ pool: 5 });
+  });
+
   it('keeps the last good value of a key that fails to decode, reports it once, and recovers', () => {
     const first = reconcileConfig(none, [pair('p/a', '{"v":1}', 1)], 'p/', json);
     const broken = reconcileConfig(first.states, [pair('p/a', '{oops', 2)], 'p/', json);
