@@ -52,7 +52,7 @@ describe('connect.intentions', () => {
 
   it('a blocking list returns when an intention is created', async () => {
     const { meta } = await consul.connect.intentions.list().withMeta();
-    const blocked = consul.connect.intentions.list({ index: meta.index, wait: '20s' }).withMeta();
+    const blocked = consul.connect.intentions.list({ index: meta.index ?? 1n, wait: '20s' }).withMeta();
     const id = await consul.connect.intentions.create({
       SourceName: uniqueName('a'),
       DestinationName: uniqueName('b'),
