@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ValidationError } from './errors.js';
 import { toMilliseconds, type Duration } from './duration.js';
+import { validateToken } from './transport/token.js';
 
 /** Read consistency mode. `default` lets the leader answer without a quorum check; `stale` lets any server answer; `consistent` forces a leadership check. */
 export type ConsistencyMode = 'default' | 'stale' | 'consistent';
@@ -187,13 +188,26 @@ export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
   // CONSUL_HTTP_TOKEN. A file wins over a literal at the same level because it is what an
   // operator rotates.
   const tokenFile = nonEmpty(options.tokenFile);
-  let token = tokenFile !== undefined ? nonEmpty(readFile('tokenFile', tokenFile)) : undefined;
-  token ??= nonEmpty(options.token);
+  let token: string | undefined;
+  let tokenSource = 'tokenFile';
+  if (tokenFile !== undefined) token = nonEmpty(readFile('tokenFile', tokenFile));
+  if (token === undefined && options.token !== undefined) {
+    if (typeof options.token !== 'string') validateToken(options.token, 'token');
+    token = nonEmpty(options.token);
+    tokenSource = 'token';
+  }
   if (token === undefined) {
     const envFile = nonEmpty(env.CONSUL_HTTP_TOKEN_FILE);
     if (envFile !== undefined) token = nonEmpty(readFile('CONSUL_HTTP_TOKEN_FILE', envFile));
+    tokenSource = 'CONSUL_HTTP_TOKEN_FILE';
   }
-  token ??= nonEmpty(env.CONSUL_HTTP_TOKEN);
+  if (token === undefined) {
+    token = nonEmpty(env.CONSUL_HTTP_TOKEN);
+    tokenSource = 'CONSUL_HTTP_TOKEN';
+  }
+  // Surrounding whitespace (a file's final newline) is trimmed; anything header-illegal left
+  // inside is a configuration error, raised here rather than on every request.
+  if (token !== undefined) validateToken(token, tokenSource);
 
   const tlsIn: TlsOptions = options.tls ?? {};
   const caFile = tlsIn.caFile ?? nonEmpty(env.CONSUL_CACERT);

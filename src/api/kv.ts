@@ -63,17 +63,40 @@ export interface KVKeysOptions extends ReadOptions {
   separator?: string;
 }
 
+/**
+ * Rejects a key path Consul's HTTP router would not take as it is. Go's `ServeMux` cleans
+ * request paths and answers `301` to any path with an empty, `.` or `..` segment, so such a
+ * key can never be read or written through `/v1/kv/`. A trailing `/` (a "folder" key, as the
+ * UI writes them) is kept by the router and allowed.
+ */
+function checkSegments(value: string, field: string): void {
+  const parts = value.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    const last = i === parts.length - 1;
+    if (part === '.' || part === '..' || (part === '' && !last)) {
+      throw new ValidationError(
+        field,
+        `'${value}' has an empty, '.' or '..' path segment, which Consul's HTTP router rewrites (it answers 301)`,
+      );
+    }
+  }
+}
+
 /** Rejects keys Consul would mangle or refuse. */
 export function validateKey(key: unknown, field = 'key'): string {
   if (typeof key !== 'string' || key.length === 0)
     throw new ValidationError(field, 'must be a non-empty string');
   if (key.startsWith('/')) throw new ValidationError(field, `'${key}' must not start with '/'`);
+  checkSegments(key, field);
   return key;
 }
 
-function validatePrefix(prefix: unknown): string {
-  if (typeof prefix !== 'string') throw new ValidationError('prefix', 'must be a string');
-  if (prefix.startsWith('/')) throw new ValidationError('prefix', `'${prefix}' must not start with '/'`);
+/** Rejects prefixes Consul would mangle or refuse; `''` (the whole store) is allowed. */
+export function validatePrefix(prefix: unknown, field = 'prefix'): string {
+  if (typeof prefix !== 'string') throw new ValidationError(field, 'must be a string');
+  if (prefix.startsWith('/')) throw new ValidationError(field, `'${prefix}' must not start with '/'`);
+  if (prefix !== '') checkSegments(prefix, field);
   return prefix;
 }
 

@@ -30,6 +30,8 @@ export function encodePath(value: string): string {
 export function segment(field: string, value: unknown): string {
   const name = requireName(field, value);
   if (name.includes('/')) throw new ValidationError(field, `'${name}' must not contain '/'`);
+  // Go's router cleans '.' and '..' out of request paths and answers 301.
+  if (name === '.' || name === '..') throw new ValidationError(field, `'${name}' is not a valid name`);
   return encodeURIComponent(name);
 }
 

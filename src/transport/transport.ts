@@ -13,6 +13,7 @@ import { formatDuration, toMilliseconds } from '../duration.js';
 import { errorForFailure, errorForStatus } from './error-mapping.js';
 import { parseQueryMeta } from './query-meta.js';
 import { tlsConnectOptions } from './tls-connect.js';
+import { validateToken } from './token.js';
 import { parseConsulJson, stringifyConsulJson } from './uint64-json.js';
 import type { ConsulResponse, QueryValue, ReadOptions, RequestSpec } from './types.js';
 
@@ -252,7 +253,7 @@ export class Transport {
     }
 
     const headers: Record<string, string> = {};
-    const token = options.token ?? this.config.token;
+    const token = options.token === undefined ? this.config.token : validateToken(options.token);
     if (token !== undefined) headers['x-consul-token'] = token;
     let body: string | Uint8Array | undefined;
     if (spec.body && 'json' in spec.body) {

@@ -10,6 +10,7 @@ import type { ConsulRead } from '../api/read.js';
 import type { ConsistencyMode } from '../config.js';
 import { boundedDuration } from '../duration.js';
 import { ValidationError } from '../errors.js';
+import { validateToken } from '../transport/token.js';
 import type { ReadOptions } from '../transport/types.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { IndexMode } from './index-rules.js';
@@ -88,6 +89,7 @@ export function resolveSettings(options: WatchOptions & { cached?: boolean }): L
   ) {
     throw new ValidationError('datacenter', 'must be a non-empty string');
   }
+  if (options.token !== undefined) validateToken(options.token);
   const waitMs =
     options.wait === undefined ? WATCH_DEFAULTS.waitMs : boundedDuration(options.wait, 'wait', 1000, 600_000);
   const marginMs =

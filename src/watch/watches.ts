@@ -11,7 +11,7 @@ import type { Events, UserEvent } from '../api/event.js';
 import type { Health, ServiceEntry } from '../api/health.js';
 import { HEALTH_STATES, type HealthCheck, type HealthState } from '../api/health-types.js';
 import type { KV, KVPair } from '../api/kv.js';
-import { validateKey } from '../api/kv.js';
+import { validateKey, validatePrefix } from '../api/kv.js';
 import { requireName, segment } from '../api/validate.js';
 import { ValidationError } from '../errors.js';
 import type { WatchEngine, WatchEngineStats } from './engine.js';
@@ -57,12 +57,6 @@ function validateEventName(name: unknown): string {
     throw new ValidationError('name', `'${value}' must not contain empty, '.' or '..' path segments`);
   }
   return value;
-}
-
-function validatePrefix(prefix: unknown): string {
-  if (typeof prefix !== 'string') throw new ValidationError('prefix', 'must be a string');
-  if (prefix.startsWith('/')) throw new ValidationError('prefix', `'${prefix}' must not start with '/'`);
-  return prefix;
 }
 
 /**

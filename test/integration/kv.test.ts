@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { Consul, ValidationError } from '../../src/index.js';
 import { MAX_KV_VALUE_BYTES } from '../../src/api/kv.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
+import { expectInvalid } from '../support/validation.js';
 
 const LOCK_FLAG = 3304740253564472344n;
 
@@ -146,5 +147,37 @@ describe('kv', () => {
     expect(consul.stats().requests).toBe(before);
     // The largest allowed value goes through.
     expect(await consul.kv.put(`${prefix}/max`, Buffer.alloc(MAX_KV_VALUE_BYTES, 1))).toBe(true);
+  });
+
+  it('refuses keys and prefixes with empty, . or .. segments, which Consul answers with 301 (issue 10, item 15)', async () => {
+    // The premise, against the real agent: its router redirects such paths instead of serving them.
+    const raw = await request(`${sharedConsulAddress()}/v1/kv/${prefix}//x`, { method: 'GET' });
+    await raw.body.dump();
+    expect(raw.statusCode).toBe(301);
+
+    const bad = [
+      `${prefix}//x`,
+      `${prefix}/./x`,
+      `${prefix}/../x`,
+      `${prefix}/x/.`,
+      `${prefix}/..`,
+      '.',
+      '..',
+      './x',
+    ];
+    for (const key of bad) {
+      await expectInvalid(consul, () => consul.kv.get(key), 'key');
+      await expectInvalid(consul, () => consul.kv.put(key, 'v'), 'key');
+      await expectInvalid(consul, () => consul.kv.delete(key), 'key');
+      await expectInvalid(consul, () => consul.kv.list(key), 'prefix');
+      await expectInvalid(consul, () => consul.kv.keys(key), 'prefix');
+      await expectInvalid(consul, () => consul.watch.key(key), 'key');
+      await expectInvalid(consul, () => consul.watch.keyPrefix(key), 'prefix');
+    }
+    // A folder key (trailing slash) and dots inside a segment are fine.
+    expect(await consul.kv.put(`${prefix}/folder/`, '')).toBe(true);
+    expect(await consul.kv.put(`${prefix}/.hidden/a..b/...`, 'v')).toBe(true);
+    expect(String((await consul.kv.get(`${prefix}/.hidden/a..b/...`))?.Value)).toBe('v');
+    expect(await consul.kv.keys(`${prefix}/folder/`)).toEqual([`${prefix}/folder/`]);
   });
 });

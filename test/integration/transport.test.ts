@@ -1,9 +1,16 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Consul, ConsulUnavailableError, PermissionDeniedError, TimeoutError } from '../../src/index.js';
+import {
+  Consul,
+  ConsulUnavailableError,
+  PermissionDeniedError,
+  TimeoutError,
+  ValidationError,
+} from '../../src/index.js';
+import { expectInvalid } from '../support/validation.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
 import { startRecordingServer } from '../support/recording-server.js';
@@ -134,6 +141,42 @@ describe('token handling', () => {
     } finally {
       await consul.close();
       await server.close();
+    }
+  });
+});
+
+describe('token validation (issue 10, item 16)', () => {
+  const bad = ['abc\r\nX-Injected: 1', 'ab\nc', 'ab\0c', 'to ken', 'tökén'];
+
+  it('a token with CR/LF or other header-illegal characters is a ValidationError at construction', () => {
+    for (const token of bad) {
+      expect(() => new Consul({ address: sharedConsulAddress(), token, env: {} })).toThrow(ValidationError);
+      expect(() => new Consul({ address: sharedConsulAddress(), env: { CONSUL_HTTP_TOKEN: token } })).toThrow(
+        ValidationError,
+      );
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'consulkit-token-'));
+    const file = join(dir, 'token');
+    writeFileSync(file, 'abc\r\ndef\n');
+    expect(() => new Consul({ address: sharedConsulAddress(), tokenFile: file, env: {} })).toThrow(
+      ValidationError,
+    );
+    // The file's final newline is trimmed, as the Consul CLI does.
+    writeFileSync(file, 'abc-def\n');
+    expect(() => new Consul({ address: sharedConsulAddress(), tokenFile: file, env: {} })).not.toThrow();
+  });
+
+  it('a bad per-call or per-watch token is a ValidationError before anything is sent, never retried', async () => {
+    const consul = new Consul({ address: sharedConsulAddress(), env: {} });
+    try {
+      // Per call nothing is trimmed: a trailing newline is as illegal as an inner one.
+      for (const token of [...bad, 'abc\n', '']) {
+        await expectInvalid(consul, () => consul.kv.get('x', { token }), 'token');
+        await expectInvalid(consul, () => consul.kv.put('x', 'v', { token }), 'token');
+        await expectInvalid(consul, () => consul.watch.key('x', { token }), 'token');
+      }
+    } finally {
+      await consul.close();
     }
   });
 });
