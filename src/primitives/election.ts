@@ -24,7 +24,11 @@ export interface ElectionOptions extends SessionOptions {
 
 /** Options of {@link Election.campaign}. */
 export interface CampaignOptions {
-  /** Stops waiting and withdraws the candidacy when aborted before this process is elected. */
+  /**
+   * Stops this caller's wait when aborted before this process is elected. The candidacy is
+   * withdrawn too only when nothing else counts on it: no other `campaign()` is waiting, and
+   * it has not won a term yet (a caller told it leads expects it to continue).
+   */
   signal?: AbortSignal;
 }
 
@@ -52,6 +56,14 @@ export interface ElectionEvents {
 interface Waiter {
   resolve(): void;
   reject(error: unknown): void;
+}
+
+/** One candidacy, from the `campaign()` that started it to `resign()` (or its failure). */
+interface Candidacy {
+  readonly control: AbortController;
+  done: Promise<void>;
+  /** Whether it has won a term: some caller was then told it leads, and counts on it continuing. */
+  elected: boolean;
 }
 
 function leaderOf(pair: KVPair | undefined): { session: string; value: string } | undefined {
@@ -92,7 +104,7 @@ export class Election extends EventEmitter<ElectionEvents> implements ClientReso
   readonly #logger: Logger;
   readonly #token: string | undefined;
   readonly #value: string;
-  #candidacy: { readonly control: AbortController; readonly done: Promise<void> } | undefined;
+  #candidacy: Candidacy | undefined;
   /** The campaign loop that ran last; a new one starts only after it has ended. */
   #lastLoop: Promise<void> = Promise.resolve();
   readonly #waiters = new Set<Waiter>();
@@ -142,7 +154,8 @@ export class Election extends EventEmitter<ElectionEvents> implements ClientReso
    * Enters the race (if not in it already) and resolves once this process leads. The
    * candidacy continues after a loss of leadership, until {@link Election.resign}.
    *
-   * @throws the signal's reason when aborted first (the candidacy is then withdrawn)
+   * @throws the signal's reason when aborted first (only this call is affected; see
+   *   {@link CampaignOptions.signal})
    * @throws ClosedError when `resign()` or `close()` is called first
    * @throws ConflictError when the key belongs to something else, PermissionDeniedError
    *   without the ACL rights: the candidacy ends
@@ -156,17 +169,12 @@ export class Election extends EventEmitter<ElectionEvents> implements ClientReso
     signal?.throwIfAborted();
     this.#observe();
     if (this.isLeader) return;
-    this.#candidacy ??= this.#startCandidacy();
+    const candidacy = (this.#candidacy ??= this.#startCandidacy());
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         this.#waiters.delete(waiter);
         reject(signal?.reason);
-        if (!this.isLeader) {
-          this.#withdraw().catch((error: unknown) => {
-            this.#logger.error({ err: error }, 'consulkit: withdrawing the candidacy failed');
-            this.#emitError(error);
-          });
-        }
+        this.#withdrawIfUnwanted(candidacy);
       };
       const waiter: Waiter = {
         resolve: () => {
@@ -251,17 +259,27 @@ export class Election extends EventEmitter<ElectionEvents> implements ClientReso
     return this.close();
   }
 
-  #startCandidacy(): { control: AbortController; done: Promise<void> } {
+  #startCandidacy(): Candidacy {
     this.#untrack ??= this.#host.track(this);
-    const control = new AbortController();
+    const candidacy: Candidacy = { control: new AbortController(), done: Promise.resolve(), elected: false };
     const previous = this.#lastLoop;
     // A withdrawn candidacy may still be cancelling its acquisition: let it finish first.
-    const done = previous.then(() => this.#campaignLoop(control.signal));
-    this.#lastLoop = done;
-    return { control, done };
+    candidacy.done = previous.then(() => this.#campaignLoop(candidacy));
+    this.#lastLoop = candidacy.done;
+    return candidacy;
   }
 
-  async #campaignLoop(control: AbortSignal): Promise<void> {
+  /** After a caller's campaign was aborted: withdraws `candidacy` when nothing else counts on it. */
+  #withdrawIfUnwanted(candidacy: Candidacy): void {
+    if (this.#candidacy !== candidacy || candidacy.elected || this.#waiters.size > 0 || this.isLeader) return;
+    this.#withdraw().catch((error: unknown) => {
+      this.#logger.error({ err: error }, 'consulkit: withdrawing the candidacy failed');
+      this.#emitError(error);
+    });
+  }
+
+  async #campaignLoop(candidacy: Candidacy): Promise<void> {
+    const control = candidacy.control.signal;
     while (!control.aborted) {
       try {
         await this.#lock.acquire({ signal: control });
@@ -273,13 +291,14 @@ export class Election extends EventEmitter<ElectionEvents> implements ClientReso
           this.#logger.error({ err: error }, 'consulkit: the campaign cannot continue');
           this.#emitError(error);
         }
-        this.#candidacy = undefined;
+        if (this.#candidacy === candidacy) this.#candidacy = undefined;
         this.#rejectWaiters(error);
         return;
       }
       const term = this.#lock.signal;
       const token = this.#lock.fencingToken;
       if (token !== undefined && !term.aborted) {
+        candidacy.elected = true;
         for (const waiter of [...this.#waiters]) waiter.resolve();
         this.#waiters.clear();
         this.#emit('elected', token);

@@ -100,3 +100,26 @@ export function abortedSignal(reason: unknown): AbortSignal {
   controller.abort(reason);
   return controller.signal;
 }
+
+/**
+ * A signal for a write that must not be cut off the moment `signal` aborts: an aborted
+ * request may still be applied by Consul, and only its answer says whether it was. It aborts
+ * `graceMs` after `signal` does (bounding how long the cleanup waits for that answer), or as
+ * soon as one of `also` aborts.
+ */
+export function graceSignal(signal: AbortSignal, graceMs: number, ...also: AbortSignal[]): BoundedSignal {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    timer = setTimeout(() => controller.abort(signal.reason as unknown), graceMs);
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: also.length === 0 ? controller.signal : AbortSignal.any([controller.signal, ...also]),
+    dispose: () => {
+      signal.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
+    },
+  };
+}

@@ -45,8 +45,6 @@ export interface SemaphoreOptions extends SessionOptions {
 
 /** Attempts of a release's check-and-set before giving up (each one lost a race). */
 const RELEASE_ATTEMPTS = 20;
-/** A refused check-and-set is followed by a change of the watch; this only bounds a missed one. */
-const CAS_RETRY_MS = 1_000;
 
 /**
  * Validates a semaphore prefix and returns it without trailing slashes.
@@ -142,6 +140,32 @@ export class Semaphore extends SessionPrimitive<KVPair[]> {
       throw new ConflictError(`the semaphore ${this.prefix} is in use (it changed while being destroyed)`);
   }
 
+  /**
+   * The fencing token of the current hold, only for a semaphore of limit 1 (where it is the
+   * index of the admission, and behaves exactly as a lock's: see `fencing.ts`); `undefined`
+   * for a larger limit, where no single number can fence: several holders are legitimate at
+   * once, so a resource that refused tokens older than the largest it saw would refuse
+   * legitimate holders, and one that accepted them could not tell a stale holder apart. Use
+   * {@link Semaphore.admissionIndex} to identify a hold.
+   */
+  override get fencingToken(): bigint | undefined {
+    return this.limit === 1 ? super.fencingToken : undefined;
+  }
+
+  /**
+   * The index of the write that admitted the current holder (also the argument of the
+   * `acquired` event): unique per hold and strictly increasing in admission order, for any
+   * limit; `undefined` when not held. A fencing token only at limit 1.
+   */
+  get admissionIndex(): bigint | undefined {
+    return super.fencingToken;
+  }
+
+  /** @internal Slots are freed by pruning dead holders, which no lock-delay covers. */
+  protected override get lockDelayProtects(): boolean {
+    return false;
+  }
+
   /** @internal */
   protected openWatch(): Watch<KVPair[]> {
     return this.host.watch.keyPrefix(`${this.prefix}/`, primitiveWatchOptions(this.settings.token));
@@ -188,8 +212,9 @@ export class Semaphore extends SessionPrimitive<KVPair[]> {
           txnKV.cas(key, plan.value, plan.casIndex, { flags: SEMAPHORE_FLAGS }),
           call,
         );
-        // Another contender changed the key first; the watch brings its version.
-        if (written.kind === 'refused') return { kind: 'refused', retryAfterMs: CAS_RETRY_MS };
+        // Another contender changed the key first; the watch brings its version, which may
+        // still have a free slot: a lost race, not a refusal.
+        if (written.kind === 'refused') return { kind: 'contended' };
         const token = admissionFencingToken(written.entry);
         return { kind: 'held', token, baseline: token };
       }

@@ -31,6 +31,7 @@ import {
 } from '../errors.js';
 import type { CallOptions } from '../transport/types.js';
 import type { ResolvedSessionOptions } from './lock-options.js';
+import { abortable } from './lock-signals.js';
 import { HeartbeatCheck, type HeartbeatAgent } from './session-heartbeat.js';
 
 /** What a keeper needs from the client. */
@@ -55,28 +56,60 @@ export interface SessionKeeperSettings extends ResolvedSessionOptions {
   readonly behavior: SessionBehavior;
   /** Human-readable purpose, for logs and the heartbeat check's notes. */
   readonly description: string;
+  /**
+   * Whether the session's lock-delay keeps others out after an invalidation: true for a lock
+   * or an election, false for a semaphore (its slots are freed by pruning, not by a release).
+   */
+  readonly lockDelayProtects: boolean;
+  /**
+   * Reports a failure of work that outlives the call, such as destroying a session whose
+   * creation answered after `create()` was aborted.
+   */
+  readonly onBackgroundError?: (error: unknown) => void;
 }
 
-/** The part of the bound taken off as a safety margin. */
 /**
- * The checks a session is bound to besides the keeper's own heartbeat check.
+ * The node checks a session is bound to (sent as `NodeChecks`; the keeper's own heartbeat
+ * check goes in `ServiceChecks`).
  *
  * A check can invalidate the session at any moment, and the holder may only learn of it from
- * a failed renewal, up to one TTL later; another process can acquire as soon as the
- * lock-delay has passed. So Consul's default `serfHealth` (fast detection of a dead node) is
- * bound only when the lock-delay covers the TTL, which keeps the holder's "give up before
- * anyone else can acquire" rule true. Otherwise the session is TTL-only (plus the heartbeat
- * check, which the keeper guards itself). Explicit `checks` are used as given.
+ * a failed renewal, up to one TTL later. For a lock, the next holder must then also wait out
+ * the lock-delay; so Consul's default `serfHealth` (fast detection of a dead node) is bound
+ * only when the lock-delay covers the TTL, which keeps the holder's "give up before anyone
+ * else can acquire" rule true. A semaphore slot is freed by pruning dead sessions, which no
+ * lock-delay covers (`lockDelayProtects: false`), so it never gets `serfHealth` by default:
+ * only the TTL, which the holder's own deadline precedes, can free its slot. Explicit
+ * `checks` are used as given.
+ *
+ * Never sent as the legacy `Checks` list: Consul 1.8 adds `serfHealth` to a session whose
+ * `Checks` is non-empty, which would bind FAST_FAILOVER and explicit checks to it silently.
  */
 export function sessionChecks(settings: {
   checks?: readonly string[] | undefined;
   ttlMs: number;
   lockDelayMs: number;
+  lockDelayProtects: boolean;
 }): string[] {
   if (settings.checks !== undefined) return [...settings.checks];
-  return settings.lockDelayMs >= settings.ttlMs ? ['serfHealth'] : [];
+  return settings.lockDelayProtects && settings.lockDelayMs >= settings.ttlMs ? ['serfHealth'] : [];
 }
 
+/**
+ * Whether explicit checks may free what the session holds before its holder can notice: a
+ * lock's lock-delay shorter than the TTL, or any check on a semaphore (pruning ignores
+ * lock-delay).
+ */
+export function checksOutrunHolder(settings: {
+  checks?: readonly string[] | undefined;
+  ttlMs: number;
+  lockDelayMs: number;
+  lockDelayProtects: boolean;
+}): boolean {
+  if (settings.checks === undefined || settings.checks.length === 0) return false;
+  return !settings.lockDelayProtects || settings.lockDelayMs < settings.ttlMs;
+}
+
+/** The part of the bound taken off as a safety margin. */
 export function safetyMarginMs(ttlMs: number): number {
   return Math.min(ttlMs * 0.05, 500);
 }
@@ -180,7 +213,6 @@ export class SessionKeeper extends EventEmitter<SessionKeeperEvents> {
       return new SessionKeeper(host, settings.session, settings, false, performance.now(), undefined);
     }
     signal.throwIfAborted();
-    const call: CallOptions = { signal, ...(settings.token !== undefined && { token: settings.token }) };
     let heartbeat: { check: HeartbeatCheck; sentAt: number } | undefined;
     if (settings.heartbeat) {
       if (host.agent === undefined)
@@ -195,23 +227,21 @@ export class SessionKeeper extends EventEmitter<SessionKeeperEvents> {
       TTL: settings.ttlMs,
       LockDelay: settings.lockDelayMs,
       Behavior: settings.behavior,
+      NodeChecks: sessionChecks(settings),
+      ServiceChecks: heartbeat ? [{ ID: heartbeat.check.checkId }] : [],
     };
-    request.Checks = [...sessionChecks(settings), ...(heartbeat ? [heartbeat.check.checkId] : [])];
-    if (
-      settings.checks !== undefined &&
-      settings.checks.length > 0 &&
-      settings.lockDelayMs < settings.ttlMs
-    ) {
+    if (checksOutrunHolder(settings)) {
       host.logger.warn(
         { checks: settings.checks, ttlMs: settings.ttlMs, lockDelayMs: settings.lockDelayMs },
-        'consulkit: session checks with a lock-delay shorter than the TTL: a check can invalidate the session ' +
-          'before this process notices, so another holder may acquire while it still works (use the fencing token)',
+        'consulkit: session checks that can free the hold before this process notices (a lock-delay shorter than ' +
+          'the TTL, or a semaphore, whose slots no lock-delay protects): another holder may acquire while this one ' +
+          'still works (use the fencing token)',
       );
     }
     const sentAt = performance.now();
     let id: string;
     try {
-      id = await host.session.create(request, call);
+      id = await createSession(host, request, settings, signal);
     } catch (error) {
       if (heartbeat) await deregisterQuietly(host.logger, heartbeat.check, settings.ttlMs);
       throw error;
@@ -394,6 +424,49 @@ export class SessionKeeper extends EventEmitter<SessionKeeperEvents> {
     } catch (thrown) {
       this.#logger.error({ err: thrown }, "consulkit: a session 'error' listener threw");
     }
+  }
+}
+
+/**
+ * Sends `session/create` without tying the request to `signal`: an aborted request may still
+ * have created the session, and only its answer names it. The caller is released as soon as
+ * `signal` aborts; the answer, when it comes, is destroyed so that no orphan session holds
+ * on for up to 2 × TTL.
+ */
+async function createSession(
+  host: KeeperHost,
+  request: SessionCreateRequest,
+  settings: SessionKeeperSettings,
+  signal: AbortSignal,
+): Promise<string> {
+  const token = settings.token !== undefined ? { token: settings.token } : {};
+  const creating = host.session.create(request, token);
+  try {
+    return await abortable(creating, signal);
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    void creating.then(
+      async (orphan) => {
+        try {
+          await host.session.destroy(orphan, { timeout: Math.min(settings.ttlMs, 10_000), ...token });
+          host.logger.debug(
+            { session: orphan },
+            'consulkit: destroyed a session created after its acquisition ended',
+          );
+        } catch (destroyError) {
+          host.logger.warn(
+            { err: destroyError, session: orphan },
+            'consulkit: destroying a session created after its acquisition ended failed; it expires on its own',
+          );
+          settings.onBackgroundError?.(destroyError);
+        }
+      },
+      (createError: unknown) => {
+        // The acquisition already ended with the abort; a create that failed left nothing behind.
+        host.logger.debug({ err: createError }, 'consulkit: an abandoned session create failed');
+      },
+    );
+    throw error;
   }
 }
 

@@ -18,7 +18,7 @@ import type { CallOptions } from '../transport/types.js';
 import type { Watch } from '../watch/types.js';
 import type { Watches } from '../watch/watches.js';
 import type { AcquireOptions, ResolvedSessionOptions, TryAcquireOptions } from './lock-options.js';
-import { abortable, abortedSignal, boundedSignal, delay } from './lock-signals.js';
+import { abortable, abortedSignal, boundedSignal, delay, graceSignal } from './lock-signals.js';
 import { SessionKeeper, type KeeperHost } from './session-keeper.js';
 
 /** What the primitives need from the client (structurally, `Consul`). */
@@ -51,7 +51,12 @@ export type AcquireStep =
   /** This step wrote something (a contender key, an empty coordination key): continue after the change. */
   | { readonly kind: 'progress' }
   /** The attempt was refused: retry after a change, or after `retryAfterMs` when nothing changes (lock-delay). */
-  | { readonly kind: 'refused'; readonly retryAfterMs?: number };
+  | { readonly kind: 'refused'; readonly retryAfterMs?: number }
+  /**
+   * A check-and-set lost to another contender's write while a slot looked free: not an
+   * answer, even for a one-shot try; retry on the newer data (as Go's one-shot mode does).
+   */
+  | { readonly kind: 'contended' };
 
 /** The outcome of {@link acquireWithIndex}. */
 export type IndexedWrite =
@@ -98,6 +103,8 @@ interface Term<W> {
   readonly detach: Array<() => void>;
   blindTimer: NodeJS.Timeout | undefined;
   verifying: boolean;
+  /** The release of this term, once asked for: each term has its own. */
+  releasing: Promise<void> | undefined;
 }
 
 const LOCK_DELAY_RETRY_BASE_MS = 100;
@@ -106,6 +113,15 @@ const LOCK_DELAY_RETRY_CAP_MS = 1_000;
 const RECHECK_MS = 30_000;
 const ERROR_BACKOFF_BASE_MS = 250;
 const ERROR_BACKOFF_CAP_MS = 5_000;
+/** Longest wait for newer data after a lost check-and-set; a change normally comes at once. */
+const CONTENDED_RETRY_MS = 1_000;
+/** Lost check-and-sets in a row after which a one-shot try answers `false`. */
+const ONE_SHOT_CONTENTION_LIMIT = 20;
+/**
+ * How long an acquisition that was aborted waits for the answer of a write it had in flight
+ * (it may have taken the key), before releasing on the chance that it did.
+ */
+const IN_FLIGHT_GRACE_MS = 2_000;
 
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value), { cause: value });
@@ -192,7 +208,8 @@ export abstract class SessionPrimitive<W>
   #term: Term<W> | undefined;
   #lastSignal: AbortSignal;
   #acquiring: { readonly cancel: AbortController; readonly done: Promise<void> } | undefined;
-  #releasing: Promise<void> | undefined;
+  /** Releases of earlier terms still running; a `release()` with nothing held waits for them. */
+  readonly #releases = new Set<Promise<void>>();
   #cleanup: Promise<void> | undefined;
   #closed = false;
 
@@ -240,6 +257,15 @@ export abstract class SessionPrimitive<W>
    * bounded by {@link SessionPrimitive.releaseTimeoutMs}.
    */
   protected abstract releaseHeld(session: string): Promise<void>;
+
+  /**
+   * Whether the session's lock-delay keeps others out after an invalidation (a lock: yes; a
+   * semaphore, whose slots are freed by pruning dead holders: no). Decides the default
+   * session checks (see `sessionChecks`).
+   */
+  protected get lockDelayProtects(): boolean {
+    return true;
+  }
 
   /**
    * Time bound of each call of a release: short, because it also runs after a loss caused by
@@ -339,18 +365,24 @@ export abstract class SessionPrimitive<W>
 
   /**
    * Gives up what is held: aborts the signal first (so that dependent work stops before anyone
-   * else can acquire), releases in Consul, destroys the session it created, and emits
-   * `released`. Cancels an acquisition in progress. Idempotent; resolves at once when nothing
-   * is held.
+   * else can acquire), releases in Consul, emits `released` as soon as Consul confirms it,
+   * then destroys the session it created. Cancels an acquisition in progress instead, when
+   * nothing is held.
+   *
+   * Each acquisition has its own release: calling `release()` again while one runs returns
+   * the same promise, but a `release()` after a later `acquire()` releases that later
+   * acquisition (it never returns an earlier one's promise). With nothing held or being
+   * acquired, it resolves once earlier releases and loss cleanups have finished.
    *
    * @throws the failure when the hold may remain in Consul (the release and the session
    *   destroy both failed): it then ends when the session expires (within 2 × TTL)
    */
   release(): Promise<void> {
-    this.#releasing ??= this.#release().finally(() => {
-      this.#releasing = undefined;
-    });
-    return this.#releasing;
+    const term = this.#term;
+    if (term !== undefined) return this.#releaseTerm(term);
+    const acquiring = this.#acquiring;
+    if (acquiring !== undefined) return this.#cancelAcquisition(acquiring);
+    return this.#settled();
   }
 
   /** Releases and refuses further acquisitions. Idempotent. */
@@ -364,22 +396,46 @@ export abstract class SessionPrimitive<W>
     return this.release();
   }
 
-  async #release(): Promise<void> {
-    const acquiring = this.#acquiring;
-    if (acquiring) {
-      acquiring.cancel.abort(new ClosedError(`the ${this.#kind} was released while being acquired`));
-      await acquiring.done;
+  #releaseTerm(term: Term<W>): Promise<void> {
+    if (term.releasing === undefined) {
+      const releasing = this.#giveBack(term);
+      term.releasing = releasing;
+      this.#releases.add(releasing);
+      const forget = (): void => {
+        this.#releases.delete(releasing);
+      };
+      // The caller gets `releasing` itself (with its failure); this copy only tidies up.
+      releasing.then(forget, forget);
     }
+    return term.releasing;
+  }
+
+  async #cancelAcquisition(acquiring: {
+    readonly cancel: AbortController;
+    readonly done: Promise<void>;
+  }): Promise<void> {
+    acquiring.cancel.abort(new ClosedError(`the ${this.#kind} was released while being acquired`));
+    await acquiring.done;
+    // An acquisition that won just before the cancel became a term: release it.
     const term = this.#term;
-    if (term === undefined) {
-      await this.#cleanup;
-      return;
-    }
+    if (term !== undefined) await this.#releaseTerm(term);
+    await this.#settled();
+  }
+
+  async #settled(): Promise<void> {
+    await Promise.all([...this.#releases, this.#cleanup]);
+  }
+
+  async #giveBack(term: Term<W>): Promise<void> {
     this.#endTerm(term, new ClosedError(`the ${this.#kind} was released`));
     let releaseFailure: unknown;
     let destroyFailure: unknown;
+    let announced = false;
     try {
       await this.releaseHeld(term.keeper.id);
+      // Consul confirmed it: from here another holder may take it, so say so before that.
+      this.#announceRelease(term);
+      announced = true;
     } catch (error) {
       releaseFailure = error;
     }
@@ -389,8 +445,8 @@ export abstract class SessionPrimitive<W>
       destroyFailure = error;
     }
     await term.watch.close();
-    this.logger.debug({ session: term.keeper.id }, `consulkit: ${this.#kind} released`);
-    this.#safeEmit('released');
+    // When the release failed, the destroy released it (with a lock-delay), or nothing could.
+    if (!announced) this.#announceRelease(term);
     const stillHeld = releaseFailure !== undefined && (destroyFailure !== undefined || !term.keeper.owned);
     if (stillHeld) {
       this.logger.error(
@@ -406,6 +462,11 @@ export abstract class SessionPrimitive<W>
       this.logger.warn({ err: failure }, `consulkit: part of the ${this.#kind} release failed`);
       this.#emitError(failure);
     }
+  }
+
+  #announceRelease(term: Term<W>): void {
+    this.logger.debug({ session: term.keeper.id }, `consulkit: ${this.#kind} released`);
+    this.#safeEmit('released');
   }
 
   async #contend(
@@ -428,34 +489,35 @@ export abstract class SessionPrimitive<W>
     const done = new Promise<void>((resolve) => (settle = resolve));
     this.#acquiring = { cancel, done };
     const untrack = this.host.track(this);
-    const progress: LoopProgress = { keeper: undefined, failing: undefined };
+    const progress: LoopProgress = {
+      keeper: undefined,
+      failing: undefined,
+      wrote: false,
+      took: false,
+      inflight: undefined,
+    };
     let watch: Watch<W> | undefined;
     try {
       watch = this.openWatch();
       const outcome = await this.#loop(watch, bounded.signal, once, progress);
       if (outcome === undefined) throw new NotAcquired();
-      if (this.#closed) {
-        // Give it back cleanly: destroying the session alone would put a lock-delay on it.
-        try {
-          await this.releaseHeld(outcome.keeper.id);
-        } catch (error) {
-          this.logger.warn(
-            { err: error },
-            `consulkit: releasing the ${this.#kind} acquired while closing failed`,
-          );
-          this.#emitError(error);
-        }
-        throw new ClosedError(`the ${this.#kind} was closed while being acquired`);
-      }
       const acquiring = watch;
       watch = undefined;
       await acquiring.close();
+      if (this.#closed || cancel.signal.aborted) {
+        // Released or closed meanwhile: the cleanup below gives it back cleanly (destroying
+        // the session alone would put a lock-delay on it).
+        progress.took = true;
+        throw new ClosedError(
+          `the ${this.#kind} was ${this.#closed ? 'closed' : 'released'} while being acquired`,
+        );
+      }
       watch = this.openMonitor(outcome.keeper.id, outcome.token);
       this.#hold(outcome.keeper, watch, outcome.token, outcome.baseline, untrack);
       return true;
     } catch (error) {
       untrack();
-      if (progress.keeper) await this.#stopKeeper(progress.keeper, 'after a failed acquisition');
+      await this.#abandon(progress);
       if (watch) await watch.close();
       if (error instanceof NotAcquired) return false;
       const timedOut =
@@ -476,6 +538,37 @@ export abstract class SessionPrimitive<W>
     }
   }
 
+  /**
+   * Cleans up after an acquisition that did not become a term. A write it sent may have
+   * taken the key or a slot even though the acquisition ended (aborted while the write was in
+   * flight): wait for that write's answer, then give back whatever the session may hold
+   * before destroying it, so the next holder gets it at once instead of after a lock-delay.
+   */
+  async #abandon(progress: LoopProgress): Promise<void> {
+    const keeper = progress.keeper;
+    if (keeper === undefined) return;
+    if (progress.inflight !== undefined) {
+      try {
+        await progress.inflight;
+      } catch (error) {
+        this.logger.debug({ err: error }, `consulkit: an abandoned ${this.#kind} write failed`);
+      }
+    }
+    // A session this object did not create outlives it: whatever it wrote must go back too.
+    if (progress.took || progress.inflight !== undefined || (progress.wrote && !keeper.owned)) {
+      try {
+        await this.releaseHeld(keeper.id);
+      } catch (error) {
+        this.logger.warn(
+          { err: error, session: keeper.id },
+          `consulkit: giving back what an abandoned ${this.#kind} acquisition may hold failed`,
+        );
+        this.#emitError(error);
+      }
+    }
+    await this.#stopKeeper(keeper, 'after a failed acquisition');
+  }
+
   async #loop(
     watch: Watch<W>,
     signal: AbortSignal,
@@ -486,39 +579,30 @@ export abstract class SessionPrimitive<W>
     let keeper: SessionKeeper | undefined;
     let failures = 0;
     let refusals = 0;
+    let contentions = 0;
     try {
       while (true) {
         signal.throwIfAborted();
         try {
           if (keeper === undefined || !keeper.check()) {
-            if (keeper !== undefined) {
-              this.logger.info(
-                { session: keeper.id },
-                `consulkit: session lost while waiting for the ${this.#kind}; creating a new one`,
-              );
-              await this.#stopKeeper(keeper, 'after it was lost');
-            }
-            keeper = await SessionKeeper.create(
-              this.host,
-              {
-                ...this.settings,
-                behavior: this.#behavior,
-                description: `consulkit ${this.#kind} ${this.#target}`,
-              },
-              signal,
-            );
-            progress.keeper = keeper;
-            await this.enter(keeper.id, signal);
+            const fresh = await this.#newKeeper(keeper, signal, progress);
+            keeper = fresh;
+            await this.#write(progress, signal, fresh, (writeSignal) => this.enter(fresh.id, writeSignal));
           }
           if (watch.closed)
             throw waker.lastError ?? new ClosedError(`the watch of the ${this.#kind} was closed`);
           const value = await abortable(watch.ready(), signal);
           const seen = waker.count;
-          const step = await this.step(value, keeper.id, signal);
+          const current = keeper;
+          const step = await this.#write(progress, signal, keeper, (writeSignal) =>
+            this.step(value, current.id, writeSignal),
+          );
           failures = 0;
           progress.failing = undefined;
           if (step.kind === 'held') return { keeper, token: step.token, baseline: step.baseline };
-          if (once && step.kind !== 'progress') return undefined;
+          contentions = step.kind === 'contended' ? contentions + 1 : 0;
+          if (once && (step.kind === 'blocked' || step.kind === 'refused')) return undefined;
+          if (once && contentions > ONE_SHOT_CONTENTION_LIMIT) return undefined;
           let timeoutMs = RECHECK_MS;
           if (step.kind === 'refused') {
             refusals++;
@@ -530,6 +614,7 @@ export abstract class SessionPrimitive<W>
               );
           } else {
             refusals = 0;
+            if (step.kind === 'contended') timeoutMs = CONTENDED_RETRY_MS;
           }
           await waker.wait(seen, signal, [keeper.signal], timeoutMs);
         } catch (error) {
@@ -554,6 +639,59 @@ export abstract class SessionPrimitive<W>
     }
   }
 
+  /** Replaces a lost session (or makes the first one) while waiting. */
+  async #newKeeper(
+    previous: SessionKeeper | undefined,
+    signal: AbortSignal,
+    progress: LoopProgress,
+  ): Promise<SessionKeeper> {
+    if (previous !== undefined) {
+      this.logger.info(
+        { session: previous.id },
+        `consulkit: session lost while waiting for the ${this.#kind}; creating a new one`,
+      );
+      await this.#stopKeeper(previous, 'after it was lost');
+    }
+    progress.keeper = undefined;
+    progress.wrote = false;
+    progress.inflight = undefined;
+    const keeper = await SessionKeeper.create(
+      this.host,
+      {
+        ...this.settings,
+        behavior: this.#behavior,
+        description: `consulkit ${this.#kind} ${this.#target}`,
+        lockDelayProtects: this.lockDelayProtects,
+        onBackgroundError: (error) => this.#emitError(error),
+      },
+      signal,
+    );
+    progress.keeper = keeper;
+    return keeper;
+  }
+
+  /**
+   * Runs one step that may write for `keeper`'s session. The write is not cut off when the
+   * acquisition is aborted (see `graceSignal`); the caller stops waiting at once, and
+   * {@link SessionPrimitive.#abandon} waits for the answer and gives back what it took.
+   */
+  async #write<T>(
+    progress: LoopProgress,
+    signal: AbortSignal,
+    keeper: SessionKeeper,
+    write: (writeSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const grace = graceSignal(signal, IN_FLIGHT_GRACE_MS, keeper.signal);
+    progress.wrote = true;
+    const pending = write(grace.signal).finally(() => grace.dispose());
+    progress.inflight = pending;
+    try {
+      return await abortable(pending, signal);
+    } finally {
+      if (!signal.aborted) progress.inflight = undefined;
+    }
+  }
+
   #hold(keeper: SessionKeeper, watch: Watch<W>, token: bigint, baseline: bigint, untrack: () => void): void {
     const session = keeper.id;
     const term: Term<W> = {
@@ -566,6 +704,7 @@ export abstract class SessionPrimitive<W>
       detach: [untrack],
       blindTimer: undefined,
       verifying: false,
+      releasing: undefined,
     };
     const onChange = (value: W): void => {
       if (term.ended) return;
@@ -751,6 +890,12 @@ interface LoopProgress {
   keeper: SessionKeeper | undefined;
   /** The error of the last step when it failed transiently (and is being retried). */
   failing: Error | undefined;
+  /** Whether a write for the current session was sent. */
+  wrote: boolean;
+  /** Whether the acquisition won, but ended before it became a term (closed or released meanwhile). */
+  took: boolean;
+  /** The write that was in flight when the acquisition was aborted. */
+  inflight: Promise<unknown> | undefined;
 }
 
 /** Internal: `once` mode found the lock taken. */
