@@ -117,13 +117,17 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
    * Yields the current value (if any) and then every change, with latest-value semantics: a
    * consumer slower than the changes skips to the newest snapshot, nothing queues up. Leaving
    * the loop early (`break`, `return`, a thrown error) closes the watch. The iteration ends
-   * when the watch is closed, and throws the error that stopped the watch.
+   * when the watch is closed, and throws the error that stopped the watch; a value not yet
+   * read when the watch ends is dropped, never yielded after `close()`.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<T, undefined> {
     const iterator = new LatestValueIterator<T>(() => this.close());
-    if (this.#latest !== undefined) iterator.push(this.#latest.value);
-    if (this.#open) this.#iterators.add(iterator);
-    else iterator.end(this.#ending?.failed ? this.#ending.reason : undefined);
+    if (this.#open) {
+      if (this.#latest !== undefined) iterator.push(this.#latest.value);
+      this.#iterators.add(iterator);
+    } else {
+      iterator.end(this.#ending?.failed ? this.#ending.reason : undefined);
+    }
     return iterator;
   }
 
@@ -178,7 +182,10 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
     this.#ending = { reason, failed };
     this.#signal?.removeEventListener('abort', this.#onAbort);
     for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(reason);
-    for (const iterator of this.#iterators) iterator.end(failed ? reason : undefined);
+    // Whatever an iterator has not read yet is stale now: after close() (or a failure, or the
+    // client closing) a consumer gets the end or the error, never one more old value.
+    for (const iterator of this.#iterators)
+      iterator.end(failed ? reason : undefined, { discardUnread: true });
     this.#iterators.clear();
   }
 

@@ -41,12 +41,14 @@ export class LatestValueIterator<T> implements AsyncIterableIterator<T, undefine
   }
 
   /**
-   * Ends the iterator. An unread value is still delivered first; then `next()` rejects with
+   * Ends the iterator. An unread value is still delivered first, unless `discardUnread` is
+   * set (the producer has closed, and that value is stale); then `next()` rejects with
    * `error` once (if given) and reports `done` afterwards.
    */
-  end(error?: unknown): void {
+  end(error?: unknown, options: { discardUnread?: boolean } = {}): void {
     if (this.#ended) return;
     this.#ended = true;
+    if (options.discardUnread === true) this.#slot = undefined;
     if (error !== undefined) this.#error = { reason: error };
     for (const waiter of this.#waiters.splice(0)) {
       if (this.#error) {

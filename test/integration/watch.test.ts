@@ -207,6 +207,21 @@ describe('consul.watch (shared Consul)', () => {
     expect(consul.watch.stats().loops).toBe(loopsBefore - 1);
   });
 
+  it('an iterator yields no stale value after close(), nor does a new one (issue 10, watch half)', async () => {
+    const key = `${prefix}/stale-after-close`;
+    await consul.kv.put(key, 'a');
+    const watch = consul.watch.key(key, { minInterval: 0 });
+    const iterator = watch[Symbol.asyncIterator]();
+    expect(text((await iterator.next()).value)).toBe('a');
+    // A change arrives while the consumer is busy: it sits unread in the iterator.
+    await consul.kv.put(key, 'b');
+    await until(watch, (value) => text(value) === 'b');
+    await watch.close();
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+    // An iterator opened on the closed watch ends at once, without the last value either.
+    expect(await watch[Symbol.asyncIterator]().next()).toEqual({ value: undefined, done: true });
+  });
+
   it('closes with close(), asyncDispose (twice) and an AbortSignal', async () => {
     const key = `${prefix}/closing`;
     const watch = consul.watch.key(key);
@@ -217,7 +232,8 @@ describe('consul.watch (shared Consul)', () => {
     expect(watch.closed).toBe(true);
     const values: unknown[] = [];
     for await (const value of watch) values.push(value);
-    expect(values).toEqual([undefined]);
+    // A closed watch yields nothing, not even its last value (which is stale once closed).
+    expect(values).toEqual([]);
 
     const controller = new AbortController();
     const aborted = consul.watch.key(`${prefix}/aborted`, { signal: controller.signal });

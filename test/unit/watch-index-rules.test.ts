@@ -11,9 +11,20 @@ describe('nextIndex (raft)', () => {
     expect(nextIndex(42n, 42n, 'raft')).toBe(42n);
   });
 
-  it('resets to 0 when the index goes backwards', () => {
-    expect(nextIndex(500n, 12n, 'raft')).toBe(0n);
-    expect(nextIndex(2n, 1n, 'raft')).toBe(0n);
+  it('resets to 1 (never 0 after a read) when the index goes backwards (issue 10, item 5)', () => {
+    expect(nextIndex(500n, 12n, 'raft')).toBe(1n);
+    expect(nextIndex(2n, 1n, 'raft')).toBe(1n);
+    expect(nextIndex(5n, 0n, 'raft')).toBe(1n);
+  });
+
+  it('keeps sending index=1 to a server stuck at index 0, not alternating with plain reads', () => {
+    let index = nextIndex(0n, 7n, 'raft');
+    const sent: bigint[] = [];
+    for (let i = 0; i < 4; i++) {
+      index = nextIndex(index, 0n, 'raft');
+      sent.push(index);
+    }
+    expect(sent).toEqual([1n, 1n, 1n, 1n]);
   });
 
   it('clamps an index of 0 to 1 after a read, so the next read still blocks', () => {

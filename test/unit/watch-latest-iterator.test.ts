@@ -75,4 +75,15 @@ describe('LatestValueIterator', () => {
     await iterator.return();
     expect(released).toBe(0);
   });
+
+  it('drops an unread value when ended with discardUnread (the producer closed)', async () => {
+    const iterator = new LatestValueIterator<number>();
+    iterator.push(1);
+    iterator.end(undefined, { discardUnread: true });
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+    const failing = new LatestValueIterator<number>();
+    failing.push(1);
+    failing.end(new Error('boom'), { discardUnread: true });
+    await expect(failing.next()).rejects.toThrow('boom');
+  });
 });
