@@ -27,6 +27,11 @@
  * at once ends the process before the deregistration is sent: await `registration.stop()`
  * (or `consul.close()`) in it first, or let it exit a little later.
  *
+ * One ID, one registration: while a registration of this process holds a service ID (or a
+ * check ID) on an agent, another one with the same ID is refused with a `ValidationError`
+ * (the two would overwrite each other's definition on the agent and fight for good); the ID
+ * is free again once the first one has stopped.
+ *
  * ACL: the token needs `service "<name>" { policy = "write" }` and nothing else (checked
  * against Consul 1.8 with `default_policy = "deny"`).
  *
@@ -59,6 +64,7 @@ import {
   type RegisterServiceOptions,
   type ResolvedRegistrationOptions,
 } from './registration-options.js';
+import { claimRegistrationIds } from './registration-ids.js';
 import { onTerminationSignal } from './signals.js';
 
 /** @internal The calls of the agent endpoint group a registration makes. */
@@ -78,6 +84,8 @@ export interface RegistrationAgent {
 export interface RegistrationHost {
   readonly agent: RegistrationAgent;
   readonly logger: Logger;
+  /** Which agent the client talks to: registrations of one ID on one agent are refused. */
+  readonly transport: { readonly config: { readonly origin: string; readonly socketPath?: string } };
   readonly closed: boolean;
   track(resource: ClientResource): () => void;
 }
@@ -229,6 +237,17 @@ export class ServiceRegistration
   /** @internal Registers, sends the first heartbeat, then starts the loop. */
   async start(signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();
+    const { origin, socketPath } = this.#host.transport.config;
+    // Freed by #shutdown once the deregistration is done, so a successor never races it.
+    this.#cleanups.push(
+      claimRegistrationIds({
+        agent: socketPath === undefined ? origin : `unix://${socketPath}`,
+        serviceId: this.id,
+        checkIds: (this.#options.definition.Checks ?? []).flatMap((check) =>
+          check.CheckID === undefined ? [] : [check.CheckID],
+        ),
+      }),
+    );
     this.#cleanups.push(this.#host.track(this));
     if (this.#options.signals.length > 0) {
       this.#cleanups.push(
@@ -649,8 +668,9 @@ export class ServiceRegistration
  * is registered and the first heartbeat set its TTL check (passing, unless `health()` said
  * otherwise).
  *
- * @throws ValidationError for bad options, before any request; ClosedError when the client is
- *   closed; the agent's error when the registration or the first heartbeat failed (anything
+ * @throws ValidationError for bad options, before any request, and when a registration of
+ *   this process that has not stopped yet holds the same service ID or one of the same check
+ *   IDs on the same agent; ClosedError when the client is closed; the agent's error when the registration or the first heartbeat failed (anything
  *   registered is deregistered again)
  */
 export async function registerService(

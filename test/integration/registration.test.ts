@@ -313,6 +313,59 @@ describe('registerService', () => {
     expect(await consul.agent.service.get(registration.id)).toBeUndefined();
   });
 
+  it('refuses a second registration of the same service ID until the first has stopped', async () => {
+    const name = uniqueServiceName('dup-id');
+    const id = `${name}-fixed`;
+    const first = await register({ name, id, ttl: '2s' });
+    const before = consul.stats().requests;
+    const error = await consul.registerService({ name, id, ttl: '2s', handleSignals: false }).then(
+      () => undefined,
+      (rejection: unknown) => rejection,
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe('id');
+    expect((error as Error).message).toContain(id);
+    expect(consul.stats().requests).toBe(before);
+    // A second client of the same agent is the same agent.
+    await using other = new Consul({ address: sharedConsulAddress() });
+    await expect(other.registerService({ name, id, handleSignals: false })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    // The first keeps its check through more than a TTL: nothing overwrote its definition.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect((await agentCheck(consul, first.checkId))?.Status).toBe('passing');
+    expect(first.active).toBe(true);
+
+    await first.stop();
+    const second = await register({ name, id, ttl: '2s' });
+    expect(second.id).toBe(id);
+    expect(await passingIds(consul, name)).toEqual([id]);
+  });
+
+  it('refuses a registration whose extra check ID another registration holds', async () => {
+    const name = uniqueServiceName('dup-check');
+    const checkId = `${name}-tcp`;
+    const check = { id: checkId, tcp: '127.0.0.1:1', interval: '30s' } as const;
+    const first = await register({ name, checks: [check] });
+    const error = await consul
+      .registerService({ name: `${name}-b`, checks: [check], handleSignals: false })
+      .then(
+        () => undefined,
+        (rejection: unknown) => rejection,
+      );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe('checks');
+    expect((error as Error).message).toContain(checkId);
+    expect(await agentCheck(consul, checkId)).toMatchObject({ ServiceID: first.id });
+    // One definition naming a check ID twice is refused too.
+    await expect(
+      consul.registerService({ name: `${name}-c`, checks: [check, check], handleSignals: false }),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await first.stop();
+    const second = await register({ name: `${name}-b`, checks: [check] });
+    expect(await agentCheck(consul, checkId)).toMatchObject({ ServiceID: second.id });
+  });
+
   it.each<[string, RegisterServiceOptions, string]>([
     ['no name', {} as RegisterServiceOptions, 'name'],
     ['an invalid TTL', { name: 'x', ttl: 'fast' }, 'ttl'],
