@@ -16,6 +16,7 @@ import {
 } from '../../src/index.js';
 import { Clients } from '../support/clients.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
+import { startSlowAnswers } from '../fixtures/lock-slow-answers.js';
 import { startHttpProxy } from '../support/http-proxy.js';
 import { aborted, waitFor } from '../support/wait.js';
 
@@ -466,4 +467,125 @@ describe('lock: fast-failover heartbeat', () => {
     await lock.release();
     expect((await consul.agent.check.list())[checkId as string]).toBeUndefined();
   });
+});
+
+describe('lock: each acquisition has its own release', () => {
+  /**
+   * A lock whose session destroys are answered 1 s late, so that the first release is still
+   * running when the second acquisition completes (the window of the race).
+   */
+  async function slowReleaser(name: string): Promise<{ lock: Lock; key: string; close(): Promise<void> }> {
+    const relay = await startSlowAnswers(sharedConsulAddress());
+    relay.slow((method, path) => method === 'PUT' && path.startsWith('/v1/session/destroy/'), 1_000);
+    const k = key(name);
+    return { lock: clients.create({ address: relay.url }).lock(k, fast), key: k, close: () => relay.close() };
+  }
+
+  it('release() not awaited, acquire(), release(): the second release releases the second term', async () => {
+    const { lock, key: k, close } = await slowReleaser('term-release');
+    try {
+      await lock.acquire();
+      const first = lock.release();
+      await lock.acquire();
+      const second = lock.release();
+      expect(second).not.toBe(first);
+      await Promise.all([first, second]);
+      expect(lock.held).toBe(false);
+      expect((await clients.create().kv.get(k))?.Session).toBeUndefined();
+      // release() with nothing held resolves, and again after the earlier ones settled.
+      await lock.release();
+    } finally {
+      await close();
+    }
+  });
+
+  it('close() in the same window releases the second term and refuses further acquisitions', async () => {
+    const { lock, key: k, close } = await slowReleaser('term-close');
+    try {
+      await lock.acquire();
+      const first = lock.release();
+      await lock.acquire();
+      await lock.close();
+      await first;
+      expect(lock.held).toBe(false);
+      expect((await clients.create().kv.get(k))?.Session).toBeUndefined();
+      await expect(lock.acquire()).rejects.toBeInstanceOf(ClosedError);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('lock: released is emitted once Consul confirms it', () => {
+  it('over 24 handovers between lock objects, listeners never see two holders', async () => {
+    const k = key('events');
+    const pool = Array.from({ length: 4 }, () => clients.create());
+    const locks = Array.from({ length: 24 }, (_, i) => pool[i % pool.length]!.lock(k, fast));
+    let holders = 0;
+    let maxHolders = 0;
+    for (const lock of locks) {
+      lock.on('acquired', () => {
+        holders++;
+        maxHolders = Math.max(maxHolders, holders);
+      });
+      lock.on('released', () => holders--);
+    }
+    await Promise.all(
+      locks.map((lock) =>
+        lock.withLock(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }),
+      ),
+    );
+    expect(holders).toBe(0);
+    expect(maxHolders).toBe(1);
+  }, 60_000);
+});
+
+describe('lock: an acquisition that ends while its writes are in flight', () => {
+  it('aborted while its acquire transaction is in flight: the key is given back, no lock-delay for the next', async () => {
+    const relay = await startSlowAnswers(sharedConsulAddress());
+    try {
+      const k = key('inflight');
+      // The answer of the acquire transaction arrives 1.5 s late: it has already taken the key.
+      relay.slow((method, path) => method === 'PUT' && path === '/v1/txn', 1_500);
+      const sent = relay.sent((method, path) => method === 'PUT' && path === '/v1/txn');
+      // The default 15 s lock-delay: a session destroyed while holding would keep the key 15 s.
+      const slow = clients.create({ address: relay.url }).lock(k, { ttl: '10s' });
+      const controller = new AbortController();
+      const pending = slow.acquire({ signal: controller.signal });
+      await sent;
+      controller.abort(new Error('given up'));
+      await expect(pending).rejects.toThrow('given up');
+      expect(slow.held).toBe(false);
+      const next = clients.create().lock(k, { ttl: '10s' });
+      await next.acquire({ timeout: '8s' });
+      await next.release();
+    } finally {
+      await relay.close();
+    }
+  }, 30_000);
+
+  it('acquire({ timeout }) expiring while session/create is slow leaves no orphan session', async () => {
+    const relay = await startSlowAnswers(sharedConsulAddress());
+    try {
+      const k = key('slow-create');
+      relay.slow((method, path) => method === 'PUT' && path === '/v1/session/create', 1_500);
+      const sent = relay.sent((method, path) => method === 'PUT' && path === '/v1/session/create');
+      const lock = clients.create({ address: relay.url }).lock(k, { ...fast, sessionName: k });
+      const pending = lock.acquire({ timeout: 300 });
+      await expect(pending).rejects.toBeInstanceOf(TimeoutError);
+      await sent;
+      // Consul applied the create (its answer is only held back)...
+      const answer = await waitFor('Consul to answer the session create', () =>
+        relay.answered.find((entry) => entry.path === '/v1/session/create'),
+      );
+      const id = (JSON.parse(answer.body.toString('utf8')) as { ID: string }).ID;
+      // ...and consulkit destroys that session once the late answer names it (an orphan
+      // would live up to 2 × TTL, 20 s).
+      await waitFor('the orphan session to be destroyed', async () => !(await sessionExists(id)), 10_000);
+    } finally {
+      await relay.close();
+    }
+  }, 30_000);
 });
