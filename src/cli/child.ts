@@ -40,7 +40,11 @@ export class Child {
    * Starts `command[0]` with the rest as arguments (no shell), with this process's stdout and
    * stderr, stdin when `stdin` is true, and the environment plus `env`.
    */
-  constructor(command: readonly string[], logger: Logger, options: { env?: Record<string, string>; stdin?: boolean } = {}) {
+  constructor(
+    command: readonly string[],
+    logger: Logger,
+    options: { env?: Record<string, string>; stdin?: boolean } = {},
+  ) {
     const [file, ...args] = command;
     this.#logger = logger;
     this.process = spawn(file ?? '', args, {
@@ -104,7 +108,10 @@ export class Child {
  * Calls `handler` for each of `signals` this process receives, instead of Node's default of
  * dying, until the returned function is called.
  */
-export function onSignals(signals: readonly NodeJS.Signals[], handler: (signal: NodeJS.Signals) => void): () => void {
+export function onSignals(
+  signals: readonly NodeJS.Signals[],
+  handler: (signal: NodeJS.Signals) => void,
+): () => void {
   const listeners = signals.map((signal) => {
     const listener = (): void => handler(signal);
     process.on(signal, listener);

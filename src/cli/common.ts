@@ -94,7 +94,9 @@ export interface ParsedCommand<V> {
 export function parseCommand<O extends OptionsConfig>(
   argv: readonly string[],
   options: O,
-): ParsedCommand<ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>['values']> {
+): ParsedCommand<
+  ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>['values']
+> {
   const separator = argv.indexOf('--');
   const head = separator < 0 ? [...argv] : argv.slice(0, separator);
   const rest = separator < 0 ? undefined : argv.slice(separator + 1);
@@ -165,7 +167,12 @@ export function createCliLogger(level: string | undefined, command: string): Log
     throw new ValidationError('--log-level', `expected one of ${LOG_LEVELS.join(', ')}, got '${chosen}'`);
   }
   return pino(
-    { name: 'consulkit', level: chosen, base: { cli: command, pid: process.pid }, redact: ['token', '*.token'] },
+    {
+      name: 'consulkit',
+      level: chosen,
+      base: { cli: command, pid: process.pid },
+      redact: ['token', '*.token'],
+    },
     // Synchronous: the last lines before an exit must not be lost in a buffer.
     pino.destination({ dest: 2, sync: true }),
   );

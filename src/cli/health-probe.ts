@@ -38,7 +38,10 @@ export function httpProbe(url: string): HealthProbe {
       if (response.statusCode === 429) return { status: 'warning', note };
       return { status: 'critical', note };
     } catch (error) {
-      return { status: 'critical', note: `HTTP GET ${url}: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        status: 'critical',
+        note: `HTTP GET ${url}: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
   };
 }
@@ -67,7 +70,11 @@ export function commandProbe(command: string): HealthProbe {
         const note = output.slice(0, MAX_NOTE);
         if (code === 0) resolve({ status: 'passing', note });
         else if (code === 1) resolve({ status: 'warning', note });
-        else resolve({ status: 'critical', note: note || `${command}: ${code === null ? `killed by ${killedBy}` : `exit ${code}`}` });
+        else
+          resolve({
+            status: 'critical',
+            note: note || `${command}: ${code === null ? `killed by ${killedBy}` : `exit ${code}`}`,
+          });
       });
     });
 }

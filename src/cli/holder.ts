@@ -18,11 +18,17 @@ export interface HolderInfo {
 }
 
 /** Session name for a holder on `target` (prefix or key): kind, target, host, pid and start time. */
-export function holderSessionName(kind: HolderKind, target: string, host: string, now: Date = new Date()): string {
+export function holderSessionName(
+  kind: HolderKind,
+  target: string,
+  host: string,
+  now: Date = new Date(),
+): string {
   return `consulkit ${kind} ${target} on ${host} pid ${process.pid} since ${now.toISOString()}`;
 }
 
-const NAME = /^consulkit (lock|semaphore|election) (?:.* )?since (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)$/;
+const NAME =
+  /^consulkit (lock|semaphore|election) (?:.* )?since (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)$/;
 const KIND_ONLY = /^consulkit (lock|semaphore|election)\b/;
 
 /**

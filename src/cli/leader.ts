@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { hostname } from 'node:os';
-import { FAST_FAILOVER, type Election, type ElectionOptions } from '../index.js';
+import { FAST_FAILOVER, type Consul, type Election, type ElectionOptions } from '../index.js';
 import { Child, exitCodeOf, onSignals } from './child.js';
 import {
   abortOf,
@@ -17,7 +17,6 @@ import {
   durationFlag,
   EXIT,
   parseCommand,
-  sleep,
   type CliCommand,
 } from './common.js';
 import { holderSessionName } from './holder.js';
@@ -29,13 +28,16 @@ const OPTIONS = {
   value: { type: 'string' },
   once: { type: 'boolean' },
   timeout: { type: 'string' },
-  'min-hold': { type: 'string' },
+  window: { type: 'string' },
   'fast-failover': { type: 'boolean' },
   ttl: { type: 'string' },
   'lock-delay': { type: 'string' },
   grace: { type: 'string' },
   'pass-stdin': { type: 'boolean' },
 } as const;
+
+/** Default `--window` of `--once`: shorter than any cron period (a minute at least). */
+const DEFAULT_WINDOW = '30s';
 
 /** Default `--timeout` of `--once`. */
 const DEFAULT_ONCE_TIMEOUT = '10s';
@@ -50,16 +52,18 @@ exit 0.
 
 --once is for crontab: run the command if this process becomes the leader within --timeout,
 else exit 0 without running it. Every worker on every host can carry the same line: one of
-them runs the job. The winner keeps leadership for at least --min-hold after winning (also
-when the job is quicker), so a worker whose cron fired a little later cannot win the same
-round.
+them runs the job. The leader notes each run in <key>/last-run; a worker that wins the
+election after a quick job has already ended sees a run younger than --window and exits 0
+without running it again. With --once the exit code is the job's, 1 if leadership was lost
+while it ran, 0 when another worker ran it.
 
 Options:
   --value TEXT         this candidate's value while it leads (default: host and pid)
   --once               run at most once (see above)
   --timeout DUR        with --once: how long to wait for leadership (default 10s)
-  --min-hold DUR       with --once: keep leadership at least this long (default: twice
-                       --timeout)
+  --window DUR         with --once: a run that started less than this long ago (on any
+                       worker) is this round's run (default 30s; keep it below the cron
+                       period). Needs write access to <key>/last-run.
   --fast-failover      2 s heartbeat check and 1 s lock-delay: a crashed leader is replaced
                        within seconds instead of ~45 s
   --ttl DUR            session TTL, 10s to 24h (default 15s)
@@ -98,11 +102,11 @@ export const leaderCommand: CliCommand = {
     const key = parsed.positionals[0];
     if (key === undefined || key === '') throw new ValidationError('key', 'missing: give the election key');
     const command = childCommand(parsed, 1);
-    if (!values.once && (values.timeout !== undefined || values['min-hold'] !== undefined))
-      throw new ValidationError('--timeout', '--timeout and --min-hold only apply with --once');
+    if (!values.once && (values.timeout !== undefined || values.window !== undefined))
+      throw new ValidationError('--timeout', '--timeout and --window only apply with --once');
     const timeoutMs = durationFlag('timeout', values.timeout, DEFAULT_ONCE_TIMEOUT);
     if (values.once && timeoutMs <= 0) throw new ValidationError('--timeout', 'must be above 0');
-    const minHoldMs = values['min-hold'] === undefined ? 2 * timeoutMs : durationFlag('min-hold', values['min-hold'], 0);
+    const windowMs = durationFlag('window', values.window, DEFAULT_WINDOW);
     const graceMs = durationFlag('grace', values.grace, DEFAULT_GRACE);
     const logger = createCliLogger(values['log-level'], 'leader');
     const host = hostname();
@@ -136,7 +140,7 @@ export const leaderCommand: CliCommand = {
         child = started;
       };
       return values.once
-        ? await runOnce(election, settings, timeoutMs, minHoldMs, track)
+        ? await runOnce(consul, election, settings, { timeoutMs, windowMs, marker: `${key}/last-run` }, track)
         : await runWhileLeading(election, settings, track);
     } finally {
       stopSignals();
@@ -147,7 +151,11 @@ export const leaderCommand: CliCommand = {
 };
 
 /** Campaigns until elected; `false` when `signal` aborted first. */
-async function campaign(election: Election, signal: AbortSignal, logger: LeaderSettings['logger']): Promise<boolean> {
+async function campaign(
+  election: Election,
+  signal: AbortSignal,
+  logger: LeaderSettings['logger'],
+): Promise<boolean> {
   try {
     await election.campaign({ signal });
     logger.info({ fencingToken: String(election.fencingToken) }, 'consulkit: elected leader');
@@ -176,13 +184,20 @@ async function runTerm(
     abortOf(settings.shutdown).then(() => ({ kind: 'shutdown' as const })),
   ]);
   if (outcome.kind === 'lost') {
-    settings.logger.error({ reason: String(term.reason) }, 'consulkit: leadership lost; stopping the command');
+    settings.logger.error(
+      { reason: String(term.reason) },
+      'consulkit: leadership lost; stopping the command',
+    );
   }
   if (outcome.kind !== 'exited') await child.terminate(settings.graceMs);
   return outcome;
 }
 
-async function runWhileLeading(election: Election, settings: LeaderSettings, track: (child: Child) => void): Promise<number> {
+async function runWhileLeading(
+  election: Election,
+  settings: LeaderSettings,
+  track: (child: Child) => void,
+): Promise<number> {
   for (;;) {
     if (!(await campaign(election, settings.shutdown, settings.logger))) return EXIT.ok;
     const outcome = await runTerm(election, settings, track);
@@ -194,25 +209,57 @@ async function runWhileLeading(election: Election, settings: LeaderSettings, tra
   }
 }
 
+/** What `<key>/last-run` holds. */
+interface LastRun {
+  at: string;
+  by: string;
+}
+
+/** When the last run (on any worker) started, from the marker; `undefined` when none is readable. */
+async function lastRunAt(
+  consul: Consul,
+  marker: string,
+  logger: LeaderSettings['logger'],
+): Promise<number | undefined> {
+  const pair = await consul.kv.get(marker, { consistency: 'consistent' });
+  if (pair === undefined) return undefined;
+  try {
+    const at = Date.parse((JSON.parse(pair.Value.toString('utf8')) as LastRun).at);
+    return Number.isNaN(at) ? undefined : at;
+  } catch (error) {
+    logger.warn({ err: error, marker }, 'consulkit: unreadable last-run marker; running');
+    return undefined;
+  }
+}
+
 async function runOnce(
+  consul: Consul,
   election: Election,
   settings: LeaderSettings,
-  timeoutMs: number,
-  minHoldMs: number,
+  once: { timeoutMs: number; windowMs: number; marker: string },
   track: (child: Child) => void,
 ): Promise<number> {
-  const waiting = AbortSignal.any([settings.shutdown, AbortSignal.timeout(timeoutMs)]);
+  const waiting = AbortSignal.any([settings.shutdown, AbortSignal.timeout(once.timeoutMs)]);
   if (!(await campaign(election, waiting, settings.logger))) {
-    settings.logger.info({ timeoutMs }, 'consulkit: not elected in time; another worker runs the job');
+    settings.logger.info(
+      { timeoutMs: once.timeoutMs },
+      'consulkit: not elected in time; another worker runs the job',
+    );
     return EXIT.ok;
   }
-  const electedAt = performance.now();
-  const outcome = await runTerm(election, settings, track);
-  if (outcome.kind === 'exited') {
-    // Holding on keeps late workers of the same round from winning and running it again.
-    const left = minHoldMs - (performance.now() - electedAt);
-    if (left > 0) await sleep(left, AbortSignal.any([settings.shutdown, election.signal]));
+  // Only the leader reads and writes the marker, so two workers cannot both see it old.
+  const last = await lastRunAt(consul, once.marker, settings.logger);
+  if (last !== undefined && Date.now() - last < once.windowMs) {
+    settings.logger.info(
+      { lastRun: new Date(last).toISOString() },
+      'consulkit: this round already ran; not running',
+    );
+    await election.resign();
+    return EXIT.ok;
   }
+  const run: LastRun = { at: new Date().toISOString(), by: `${hostname()} pid ${process.pid}` };
+  await consul.kv.put(once.marker, JSON.stringify(run));
+  const outcome = await runTerm(election, settings, track);
   await election.resign();
   return outcome.kind === 'exited' ? outcome.code : outcome.kind === 'lost' ? EXIT.failure : EXIT.ok;
 }

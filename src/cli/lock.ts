@@ -92,12 +92,15 @@ function primitiveFor(
 ): Lock | Semaphore {
   // consul lock keys a single lock at <prefix>/.lock (Go's DefaultSemaphoreKey), so that a
   // lock and a semaphore on one prefix conflict instead of silently coexisting.
-  return limit === 1 ? consul.lock(`${prefix}/.lock`, options) : consul.semaphore(prefix, { ...options, limit });
+  return limit === 1
+    ? consul.lock(`${prefix}/.lock`, options)
+    : consul.semaphore(prefix, { ...options, limit });
 }
 
 /** Validates the prefix as `consul lock` reads it (one leading slash dropped). */
 function lockPrefix(raw: string | undefined): string {
-  if (raw === undefined || raw === '') throw new ValidationError('prefix', 'missing: give the key prefix to lock');
+  if (raw === undefined || raw === '')
+    throw new ValidationError('prefix', 'missing: give the key prefix to lock');
   const prefix = raw.replace(/^\//, '').replace(/\/+$/, '');
   if (prefix === '' || prefix.startsWith('/'))
     throw new ValidationError('prefix', `'${raw}' does not name a key prefix`);
@@ -154,7 +157,11 @@ interface HoldOptions {
   logger: ReturnType<typeof createCliLogger>;
 }
 
-async function holdAndRun(primitive: Lock | Semaphore, command: string[], options: HoldOptions): Promise<number> {
+async function holdAndRun(
+  primitive: Lock | Semaphore,
+  command: string[],
+  options: HoldOptions,
+): Promise<number> {
   const { logger } = options;
   const shutdown = new AbortController();
   let child: Child | undefined;
@@ -215,7 +222,8 @@ async function cleanUp(primitive: Lock | Semaphore, logger: HoldOptions['logger'
   try {
     await primitive.destroy();
   } catch (error) {
-    if (error instanceof ConflictError) logger.debug({ reason: error.message }, 'consulkit: key still in use; kept');
+    if (error instanceof ConflictError)
+      logger.debug({ reason: error.message }, 'consulkit: key still in use; kept');
     else logger.warn({ err: error }, 'consulkit: could not clean up the lock key');
   }
 }

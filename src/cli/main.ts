@@ -15,11 +15,19 @@ import { statusCommand } from './status.js';
 import { watchCommand } from './watch.js';
 
 /** Every sub-command, in help order. */
-export const COMMANDS: readonly CliCommand[] = [runCommand, lockCommand, leaderCommand, watchCommand, statusCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  runCommand,
+  lockCommand,
+  leaderCommand,
+  watchCommand,
+  statusCommand,
+];
 
 /** The package version, read from package.json (one level above both src/ and dist/). */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
   return pkg.version ?? 'unknown';
 }
 
@@ -70,7 +78,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await command.run(rest);
   } catch (error) {
     if (error instanceof ValidationError) {
-      process.stderr.write(`consulkit ${name}: ${error.message}\nRun 'consulkit ${name} --help' for usage.\n`);
+      process.stderr.write(
+        `consulkit ${name}: ${error.message}\nRun 'consulkit ${name} --help' for usage.\n`,
+      );
       return EXIT.usage;
     }
     process.stderr.write(`consulkit ${name}: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -121,41 +121,43 @@ export const runCommand: CliCommand = {
     const logger = createCliLogger(values['log-level'], 'run');
     const consul = createClient(values, logger);
     let child: Child | undefined;
-    const childGone = new AbortController();
+    // Until the command runs, the check says so; afterwards the probe (or its being alive) decides.
+    options.health = (signal) => {
+      if (child === undefined) return { status: 'critical', note: 'starting' };
+      if (!child.running) return { status: 'critical', note: 'the command exited' };
+      return probe === undefined ? 'passing' : probe(signal);
+    };
+    const cancelled = new AbortController();
+    options.signal = cancelled.signal;
+    const state: PassOnState = { registration: undefined, draining: false };
+    const stopSignals = onSignals(['SIGTERM', 'SIGINT', 'SIGHUP'], (signal) => {
+      if (child === undefined) cancelled.abort(new Error(`${signal} before the command started`));
+      else void passOn(signal, child, state, drainMs, logger);
+    });
     try {
-      child = new Child(command, logger, { stdin: values['pass-stdin'] === true });
-      const running = child;
-      void running.exited.then(() => childGone.abort(new Error('the command exited')));
-      if (probe !== undefined) options.health = (signal) => probe(signal);
-      options.signal = childGone.signal;
-      const state: PassOnState = { registration: undefined, draining: false };
-      const stopSignals = onSignals(['SIGTERM', 'SIGINT', 'SIGHUP'], (signal) => {
-        void passOn(signal, running, state, drainMs, logger);
-      });
-      let registration: ServiceRegistration | undefined;
+      // Registered first, so that bad options are refused before the command ever starts.
+      let registration: ServiceRegistration;
       try {
         registration = await consul.registerService(options);
-        state.registration = registration;
-        logger.info({ service: registration.name, id: registration.id }, 'consulkit: service registered');
       } catch (error) {
-        if (error instanceof ValidationError) {
-          stopSignals();
-          await running.terminate(0);
-          throw error;
-        }
-        if (running.running) {
-          logger.error({ err: error }, 'consulkit: registration failed; stopping the command');
-          await running.terminate(5_000);
-          stopSignals();
-          return EXIT.failure;
-        }
+        if (error instanceof ValidationError) throw error;
+        logger.error({ err: error }, 'consulkit: registration failed; not starting the command');
+        return EXIT.failure;
       }
-      const exit = await running.exited;
-      stopSignals();
+      state.registration = registration;
+      logger.info({ service: registration.name, id: registration.id }, 'consulkit: service registered');
+      child = new Child(command, logger, { stdin: values['pass-stdin'] === true });
+      const exited = child.exited;
+      // Passing from now on, without waiting for the next heartbeat.
+      await registration.clearStatus().catch((error: unknown) => {
+        logger.warn({ err: error }, 'consulkit: first heartbeat failed; the registration retries');
+      });
+      const exit = await exited;
       logger.info({ code: exitCodeOf(exit) }, 'consulkit: the command exited; deregistering');
-      await registration?.stop({ drain: false });
+      await registration.stop({ drain: false });
       return exitCodeOf(exit);
     } finally {
+      stopSignals();
       if (child?.running) await child.terminate(5_000);
       await consul.close();
     }

@@ -107,7 +107,9 @@ function semaphoreOf(
   // A holder is only real while its contender key still carries its session (Go's pruning rule).
   const holders = holderIds
     .filter((id) => contenders.get(`${prefix}/${id}`)?.Session === id)
-    .map((id) => holderOf(id, contenders.get(`${prefix}/${id}`)?.Value.toString('utf8') ?? '', sessions, now));
+    .map((id) =>
+      holderOf(id, contenders.get(`${prefix}/${id}`)?.Value.toString('utf8') ?? '', sessions, now),
+    );
   return { prefix, limit, holders };
 }
 
@@ -131,7 +133,13 @@ async function servicesStatus(consul: Consul): Promise<ServiceStatus[]> {
         status: worstStatus(entry.Checks.map((check) => check.Status)),
       }));
       const count = (status: HealthStatus): number => instances.filter((i) => i.status === status).length;
-      return { name, passing: count('passing'), warning: count('warning'), critical: count('critical'), instances };
+      return {
+        name,
+        passing: count('passing'),
+        warning: count('warning'),
+        critical: count('critical'),
+        instances,
+      };
     }),
   );
 }
@@ -157,9 +165,12 @@ export async function collectStatus(
   const semaphores: SemaphoreStatus[] = [];
   for (const pair of pairs) {
     if (pair.Flags === LOCK_FLAGS) {
-      const holder = pair.Session ? holderOf(pair.Session, pair.Value.toString('utf8'), sessions, now) : undefined;
+      const holder = pair.Session
+        ? holderOf(pair.Session, pair.Value.toString('utf8'), sessions, now)
+        : undefined;
       // Elections are locks too; their sessions say so (consulkit names them `consulkit election …`).
-      const kind = holder?.sessionName === undefined ? undefined : parseHolderSessionName(holder.sessionName)?.kind;
+      const kind =
+        holder?.sessionName === undefined ? undefined : parseHolderSessionName(holder.sessionName)?.kind;
       if (kind === 'election') elections.push({ key: pair.Key, leader: holder });
       else locks.push({ key: pair.Key, holder, lockIndex: pair.LockIndex });
     } else if (pair.Flags === SEMAPHORE_FLAGS && pair.Key.endsWith('/.lock')) {

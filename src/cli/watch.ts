@@ -70,7 +70,12 @@ Examples:
 `;
 
 /** Opens the watch for `kind`. */
-function openWatch(consul: Consul, kind: Kind, name: string | undefined, values: { passing?: boolean | undefined; tag?: string[] | undefined }): Watch<unknown> {
+function openWatch(
+  consul: Consul,
+  kind: Kind,
+  name: string | undefined,
+  values: { passing?: boolean | undefined; tag?: string[] | undefined },
+): Watch<unknown> {
   switch (kind) {
     case 'key':
       return consul.watch.key(name ?? '') as Watch<unknown>;
@@ -97,9 +102,15 @@ function openWatch(consul: Consul, kind: Kind, name: string | undefined, values:
 }
 
 /** Runs the handler with `input` on stdin and waits for it; its exit status is logged. */
-async function runHandler(command: string, input: string, logger: ReturnType<typeof createCliLogger>): Promise<void> {
+async function runHandler(
+  command: string,
+  input: string,
+  logger: ReturnType<typeof createCliLogger>,
+): Promise<void> {
   const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'inherit', 'inherit'] });
-  child.stdin.on('error', (error) => logger.debug({ err: error }, 'consulkit: the handler did not read its input'));
+  child.stdin.on('error', (error) =>
+    logger.debug({ err: error }, 'consulkit: the handler did not read its input'),
+  );
   child.stdin.end(input);
   const [code, signal] = (await Promise.race([
     once(child, 'exit'),
@@ -122,15 +133,22 @@ export const watchCommand: CliCommand = {
       process.stdout.write(HELP);
       return EXIT.ok;
     }
-    if (parsed.rest !== undefined) throw new ValidationError('arguments', "watch takes no '--'; use --exec CMD");
+    if (parsed.rest !== undefined)
+      throw new ValidationError('arguments', "watch takes no '--'; use --exec CMD");
     const [kindArg, name, ...extra] = positionals;
     if (kindArg === undefined || !(kindArg in KINDS))
-      throw new ValidationError('kind', `expected one of ${Object.keys(KINDS).join(', ')}, got '${kindArg ?? ''}'`);
+      throw new ValidationError(
+        'kind',
+        `expected one of ${Object.keys(KINDS).join(', ')}, got '${kindArg ?? ''}'`,
+      );
     const kind = kindArg as Kind;
     if (KINDS[kind] === 'required' && (name === undefined || name === ''))
       throw new ValidationError('name', `watch ${kind} needs a name`);
     if ((KINDS[kind] === 'none' && name !== undefined) || extra.length > 0)
-      throw new ValidationError('arguments', `unexpected '${[...(KINDS[kind] === 'none' ? [name] : []), ...extra].join(' ')}'`);
+      throw new ValidationError(
+        'arguments',
+        `unexpected '${[...(KINDS[kind] === 'none' ? [name] : []), ...extra].join(' ')}'`,
+      );
     if (kind !== 'service' && (values.passing !== undefined || values.tag !== undefined))
       throw new ValidationError('--passing', '--passing and --tag only apply to `watch service`');
     if (values.exec !== undefined && values.exec.trim() === '')

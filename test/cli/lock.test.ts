@@ -96,7 +96,14 @@ describe('consulkit lock', () => {
 
   it('exits as consul lock does: 0 whatever the command did, 2 with --child-exit-code when it failed', async () => {
     const prefix = uniquePrefix('cli-lock-codes');
-    const plain = await cliResult(['lock', prefix, '--', 'sh', '-c', 'echo "held=$CONSUL_LOCK_HELD"; exit 3']);
+    const plain = await cliResult([
+      'lock',
+      prefix,
+      '--',
+      'sh',
+      '-c',
+      'echo "held=$CONSUL_LOCK_HELD"; exit 3',
+    ]);
     expect(plain.code).toBe(0);
     expect(plain.stdout).toContain('held=true');
     const propagated = await cliResult(['lock', '--child-exit-code', prefix, '--', 'sh', '-c', 'exit 3']);

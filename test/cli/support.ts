@@ -94,7 +94,16 @@ export class ConsulLock {
   private constructor(bin: string, prefix: string, extra: string[]) {
     this.child = spawn(
       bin,
-      ['lock', `-http-addr=${sharedConsulAddress()}`, '-shell=false', ...extra, prefix, 'sh', '-c', 'echo LOCKED; exec sleep 600'],
+      [
+        'lock',
+        `-http-addr=${sharedConsulAddress()}`,
+        '-shell=false',
+        ...extra,
+        prefix,
+        'sh',
+        '-c',
+        'echo LOCKED; exec sleep 600',
+      ],
       // Its own process group, so that cleanup can kill its child with it.
       { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
