@@ -14,6 +14,7 @@ import { PASSIVE_SIGNAL_LISTENER } from '../primitives/signals.js';
 const children = new Set<ChildProcess>();
 const containers = new Set<string>();
 const dirs = new Set<string>();
+const hooks = new Set<() => void>();
 let installed = false;
 
 function cleanupNow(): void {
@@ -38,6 +39,16 @@ function cleanupNow(): void {
     }
   }
   dirs.clear();
+  // Hooks undo host-wide changes (firewall rules, address claims, cgroups): they must run
+  // even when a test process dies with a cluster still isolated.
+  for (const hook of hooks) {
+    try {
+      hook();
+    } catch {
+      // best effort: one failing hook must not keep the others from running
+    }
+  }
+  hooks.clear();
 }
 
 function install(): void {
@@ -91,4 +102,16 @@ export function trackDir(dir: string): void {
 /** Forgets a temp folder that has been removed. */
 export function untrackDir(dir: string): void {
   dirs.delete(dir);
+}
+
+/**
+ * Registers a synchronous undo step to run on process exit or a terminating signal; the
+ * returned function forgets it (call it once the step has been done normally).
+ */
+export function trackExitHook(hook: () => void): () => void {
+  install();
+  hooks.add(hook);
+  return () => {
+    hooks.delete(hook);
+  };
 }

@@ -314,3 +314,6 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
     throw error;
   }
 }
+
+export { startCluster } from './cluster.js';
+export type { Cluster, ClusterNode, RestartOptions, StartClusterOptions } from './cluster-types.js';
