@@ -1,0 +1,262 @@
+/**
+ * `startCluster` against real agents: one 3-server, 2-client cluster shared by the tests
+ * of this file (they run in order and leave it healthy for the next one), plus option
+ * validation and a check that stop() leaves nothing behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/errors.js';
+import type { Cluster, ClusterNode } from '../../src/testing/index.js';
+import { startCluster } from '../../src/testing/index.js';
+import { ownRulesInForce } from '../../src/testing/netfault.js';
+import { cgroup2Mount } from '../../src/testing/node-cgroup.js';
+import { waitFor } from '../support/wait.js';
+
+const logLines: string[] = [];
+let cluster: Cluster;
+
+async function getJson<T>(url: string, timeoutMs = 5_000): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const text = await response.text();
+  return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+}
+
+/** serfHealth of `node` as the servers' catalog has it, asked through `via`. */
+async function serfHealth(via: ClusterNode, node: ClusterNode): Promise<string | undefined> {
+  const { body } = await getJson<{ CheckID: string; Status: string }[]>(
+    `${via.address}/v1/health/node/${node.name}`,
+  );
+  return body.find((check) => check.CheckID === 'serfHealth')?.Status;
+}
+
+/** Processes whose command line names this cluster's temp folder. */
+function agentPids(clusterPrefix: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(clusterPrefix) && cmdline.includes('agent')) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+beforeAll(async () => {
+  cluster = await startCluster({
+    servers: 3,
+    clients: 2,
+    log: (line) => {
+      logLines.push(line);
+      process.stderr.write(`[consulkit/testing] ${line}\n`);
+    },
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe('startCluster', () => {
+  it('forms a datacenter of 3 servers and 2 clients; a write through one client is read through the other', async () => {
+    expect(cluster.servers.map((node) => node.role)).toEqual(['server', 'server', 'server']);
+    expect(cluster.clients.map((node) => node.role)).toEqual(['client', 'client']);
+    expect(new Set(cluster.nodes.map((node) => node.ip)).size).toBe(5);
+    expect(logLines.some((line) => /^binary backend .* 3 server\(s\), 2 client\(s\)/.test(line))).toBe(true);
+
+    const { body: members } = await getJson<{ Name: string; Status: number; Tags: { role: string } }[]>(
+      `${cluster.servers[0]!.address}/v1/agent/members`,
+    );
+    expect(
+      members
+        .filter((m) => m.Status === 1)
+        .map((m) => m.Name)
+        .sort(),
+    ).toEqual(cluster.nodes.map((node) => node.name).sort());
+    const { body: peers } = await getJson<string[]>(`${cluster.servers[0]!.address}/v1/status/peers`);
+    expect(peers.sort()).toEqual(cluster.servers.map((s) => `${s.ip}:${s.ports.server}`).sort());
+
+    const [a, b] = cluster.clients;
+    const put = await fetch(`${a!.address}/v1/kv/cluster-test/x`, { method: 'PUT', body: 'from-a' });
+    expect(await put.text()).toBe('true');
+    const read = await fetch(`${b!.address}/v1/kv/cluster-test/x?raw&consistent`);
+    expect(await read.text()).toBe('from-a');
+  });
+
+  it('leader() names the raft leader; killing it yields another leader, and a restart rejoins', async () => {
+    const leader = await cluster.leader();
+    const { body: raft } = await getJson<{ Servers: { Node: string; Leader: boolean; Voter: boolean }[] }>(
+      `${cluster.servers[0]!.address}/v1/operator/raft/configuration`,
+    );
+    expect(raft.Servers.find((server) => server.Leader)?.Node).toBe(leader.name);
+
+    await leader.kill();
+    expect(leader.state).toBe('killed');
+    const next = await cluster.waitForLeader({ exclude: leader, timeoutMs: 60_000 });
+    expect(next).not.toBe(leader);
+    expect(next.role).toBe('server');
+    // The survivors still serve writes through a client.
+    const put = await fetch(`${cluster.clients[0]!.address}/v1/kv/cluster-test/after-kill`, {
+      method: 'PUT',
+      body: '1',
+    });
+    expect(await put.text()).toBe('true');
+
+    await leader.restart();
+    expect(leader.state).toBe('running');
+    await waitFor(
+      'the restarted server back among the raft voters',
+      async () => {
+        const { body } = await getJson<{ Servers: { Node: string; Voter: boolean }[] }>(
+          `${next.address}/v1/operator/raft/configuration`,
+        );
+        return body.Servers.filter((s) => s.Voter).length === 3;
+      },
+      60_000,
+      250,
+    );
+  });
+
+  it('freeze() stops a client answering and makes it fail in the catalog; thaw() brings it back', async () => {
+    const node = cluster.clients[0]!;
+    const server = cluster.servers[0]!;
+    await node.freeze();
+    expect(node.state).toBe('frozen');
+    await expect(
+      fetch(`${node.address}/v1/agent/self`, { signal: AbortSignal.timeout(1_000) }),
+    ).rejects.toThrow();
+    await waitFor(
+      'serfHealth critical for the frozen node',
+      async () => (await serfHealth(server, node)) === 'critical',
+      60_000,
+      250,
+    );
+
+    await node.thaw();
+    expect(node.state).toBe('running');
+    expect((await getJson(`${node.address}/v1/agent/self`)).status).toBe(200);
+    await waitFor(
+      'serfHealth passing again',
+      async () => (await serfHealth(server, node)) === 'passing',
+      60_000,
+      250,
+    );
+  });
+
+  it('isolate() makes the others see the node as failed while its own HTTP API answers; heal() ends it', async () => {
+    const node = cluster.clients[1]!;
+    const server = cluster.servers[1]!;
+    await node.isolate();
+    expect(node.isolated).toBe(true);
+    expect(await ownRulesInForce()).toBeGreaterThan(0);
+    await waitFor(
+      'serfHealth critical for the isolated node',
+      async () => (await serfHealth(server, node)) === 'critical',
+      60_000,
+      250,
+    );
+    // Its local API still answers the application ...
+    expect((await getJson(`${node.address}/v1/agent/self`)).status).toBe(200);
+    // ... but it no longer reaches the servers: a consistent read through it is not served
+    // (an error status once the RPC times out, or no answer before we stop waiting).
+    const served = await fetch(`${node.address}/v1/kv/cluster-test/x?consistent`, {
+      signal: AbortSignal.timeout(8_000),
+    }).then(
+      async (response) => {
+        await response.text();
+        return response.status === 200;
+      },
+      () => false,
+    );
+    expect(served).toBe(false);
+
+    await node.heal();
+    expect(node.isolated).toBe(false);
+    expect(await ownRulesInForce()).toBe(0);
+    await waitFor(
+      'serfHealth passing after heal',
+      async () => (await serfHealth(server, node)) === 'passing',
+      60_000,
+      250,
+    );
+    await waitFor(
+      'reads through the healed node',
+      async () => {
+        const response = await fetch(`${node.address}/v1/kv/cluster-test/x?raw&consistent`);
+        return response.status === 200 && (await response.text()) === 'from-a';
+      },
+      60_000,
+      250,
+    );
+  });
+
+  it('restart({ keepData: false }) brings an agent back with its local state lost, same node ID', async () => {
+    const node = cluster.clients[1]!;
+    const { body: before } = await getJson<{ Config: { NodeID: string } }>(`${node.address}/v1/agent/self`);
+    const register = await fetch(`${node.address}/v1/agent/service/register`, {
+      method: 'PUT',
+      body: JSON.stringify({ Name: 'cluster-test-svc' }),
+    });
+    expect(register.status).toBe(200);
+    const { body: services } = await getJson<Record<string, unknown>>(`${node.address}/v1/agent/services`);
+    expect(Object.keys(services)).toContain('cluster-test-svc');
+
+    await node.restart({ keepData: false });
+    const { body: after } = await getJson<Record<string, unknown>>(`${node.address}/v1/agent/services`);
+    expect(after).toEqual({});
+    const { body: self } = await getJson<{ Config: { NodeID: string } }>(`${node.address}/v1/agent/self`);
+    expect(self.Config.NodeID).toBe(before.Config.NodeID);
+    await waitFor(
+      'state-lost node passing',
+      async () => (await serfHealth(cluster.servers[0]!, node)) === 'passing',
+      60_000,
+      250,
+    );
+  });
+
+  it('delay() slows traffic through proxyAddress only; undelay() ends it', async () => {
+    const node = cluster.clients[0]!;
+    expect((await getJson(`${node.proxyAddress}/v1/agent/self`)).status).toBe(200);
+    node.delay(400);
+    const started = performance.now();
+    expect((await getJson(`${node.proxyAddress}/v1/status/leader`, 20_000)).status).toBe(200);
+    // A request and its answer each wait 400 ms: a lower bound, whatever the machine's speed.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(750);
+    node.undelay();
+    expect((await getJson(`${node.proxyAddress}/v1/status/leader`)).status).toBe(200);
+    expect(() => node.delay(-1)).toThrow(ValidationError);
+  });
+
+  it('rejects bad options with a ValidationError before starting anything', async () => {
+    await expect(startCluster({ servers: 0 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(startCluster({ clients: 1.5 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(startCluster({ backend: 'container' })).rejects.toThrow(/not available for clusters/);
+    await expect(startCluster({ acl: { defaultPolicy: 'maybe' as 'deny' } })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+  });
+
+  it('stop() leaves no process, firewall rule, cgroup or address behind, and can be called twice', async () => {
+    const prefix = cluster.nodes[0]!.name.split('-')[0]!;
+    expect(agentPids(`consulkit-${prefix}-`).length).toBe(5);
+    await cluster.nodes[0]!.isolate();
+    await cluster.nodes[3]!.freeze();
+    await cluster.stop();
+    await cluster.stop();
+    expect(agentPids(`consulkit-${prefix}-`)).toEqual([]);
+    expect(await ownRulesInForce()).toBe(0);
+    const iptables = execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' });
+    expect(iptables).not.toContain(prefix);
+    const mount = cgroup2Mount();
+    const cgroups = mount === null ? [] : readdirSync(mount).filter((entry) => entry.includes(prefix));
+    expect(cgroups).toEqual([]);
+    for (const node of cluster.nodes) {
+      await expect(
+        fetch(`${node.address}/v1/agent/self`, { signal: AbortSignal.timeout(2_000) }),
+      ).rejects.toThrow();
+    }
+  });
+});
