@@ -3,8 +3,9 @@
  * after a loss, runWhileLeader for cron workers, and several processes that must never show
  * two leaders at once while leaders are killed and resign.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ClosedError, LockLostError } from '../../src/index.js';
+import { startSlowAnswers } from '../fixtures/lock-slow-answers.js';
 import { childrenKilledAfterEach, spawnTs, type TsChild } from '../support/child-process.js';
 import { Clients } from '../support/clients.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
@@ -212,4 +213,46 @@ describe('election across processes', () => {
       expect(previous.end as number).toBeLessThanOrEqual(next.start);
     }
   }, 120_000);
+});
+
+describe('election: races between callers', () => {
+  it("one caller's aborted campaign({ signal }) leaves another caller's campaign running", async () => {
+    const k = `${uniquePrefix('elect-two-callers')}/leader`;
+    const leader = clients.create().election(k, fast);
+    await leader.campaign();
+    const candidate = clients.create().election(k, fast);
+    const plain = candidate.campaign();
+    const controller = new AbortController();
+    const withSignal = candidate.campaign({ signal: controller.signal });
+    controller.abort(new Error('this caller gives up'));
+    await expect(withSignal).rejects.toThrow('this caller gives up');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(candidate.isCandidate).toBe(true);
+    await leader.resign();
+    await plain;
+    expect(candidate.isLeader).toBe(true);
+    await candidate.resign();
+  });
+
+  it('void resign(); await campaign(); await resign() settles and leaves no leader', async () => {
+    const k = `${uniquePrefix('elect-resign-window')}/leader`;
+    // Session destroys answered 1 s late: the first resign is still running when the second
+    // campaign wins (the window of the race).
+    const relay = await startSlowAnswers(address);
+    relay.slow((method, path) => method === 'PUT' && path.startsWith('/v1/session/destroy/'), 1_000);
+    onTestFinished(() => relay.close());
+    const election = clients.create({ address: relay.url }).election(k, fast);
+    await election.campaign();
+    const first = election.resign();
+    await election.campaign();
+    expect(election.isLeader).toBe(true);
+    const settled = await Promise.race([
+      election.resign().then(() => 'settled'),
+      new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000)),
+    ]);
+    expect(settled).toBe('settled');
+    await first;
+    expect(election.isLeader).toBe(false);
+    expect((await clients.create().kv.get(k))?.Session).toBeUndefined();
+  }, 30_000);
 });

@@ -239,3 +239,65 @@ describe('semaphore: monitor rides out transient 5xx (Go TestAPI_SemaphoreMonito
     }
   }, 30_000);
 });
+
+describe('semaphore: lost check-and-sets are retried', () => {
+  it('two concurrent tryAcquire() on an empty limit-2 semaphore both get a slot, 15 rounds in a row', async () => {
+    for (let round = 0; round < 15; round++) {
+      const prefix = uniquePrefix(`sem-cas-${round}`);
+      const pair = [
+        clients.create().semaphore(prefix, { limit: 2, ...fast }),
+        clients.create().semaphore(prefix, { limit: 2, ...fast }),
+      ];
+      const results = await Promise.all(pair.map((sema) => sema.tryAcquire()));
+      expect(results).toEqual([true, true]);
+      await Promise.all(pair.map((sema) => sema.release()));
+    }
+  }, 60_000);
+
+  it('a one-shot try still answers false when the lost race filled the last slot', async () => {
+    const prefix = uniquePrefix('sem-cas-full');
+    const trio = Array.from({ length: 3 }, () => clients.create().semaphore(prefix, { limit: 2, ...fast }));
+    const results = await Promise.all(trio.map((sema) => sema.tryAcquire()));
+    expect(results.filter(Boolean)).toHaveLength(2);
+    await Promise.all(trio.map((sema) => sema.release()));
+  });
+});
+
+describe('semaphore: sessions and fencing', () => {
+  it('sessions are never bound to serfHealth by default: pruning frees slots with no lock-delay', async () => {
+    const consul = clients.create();
+    // The defaults (TTL 15 s, lock-delay 15 s) would bind a lock's session to serfHealth.
+    const sema = await consul.semaphore(uniquePrefix('sem-checks'), { limit: 1 }).acquire();
+    const session = await consul.session.info(sema.sessionId as string);
+    expect(session?.NodeChecks ?? []).toEqual([]);
+    expect(session?.ServiceChecks ?? []).toEqual([]);
+    expect(session?.Checks ?? []).toEqual([]);
+    await sema.release();
+  });
+
+  it('a limit-1 semaphore has fencing tokens that increase across holders; a larger limit has none', async () => {
+    const prefix = uniquePrefix('sem-fence');
+    const first = await clients
+      .create()
+      .semaphore(prefix, { limit: 1, ...fast })
+      .acquire();
+    const firstToken = first.fencingToken;
+    expect(firstToken).toBe(first.admissionIndex);
+    expect(firstToken).toBe((await clients.create().kv.get(`${prefix}/.lock`))?.ModifyIndex);
+    await first.release();
+    const second = await clients
+      .create()
+      .semaphore(prefix, { limit: 1, ...fast })
+      .acquire();
+    expect(second.fencingToken! > firstToken!).toBe(true);
+    await second.release();
+
+    const wide = await clients
+      .create()
+      .semaphore(uniquePrefix('sem-fence-2'), { limit: 2, ...fast })
+      .acquire();
+    expect(wide.fencingToken).toBeUndefined();
+    expect(typeof wide.admissionIndex).toBe('bigint');
+    await wide.release();
+  });
+});
