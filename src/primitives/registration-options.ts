@@ -125,6 +125,15 @@ export interface RegisterServiceOptions {
   handleSignals?: boolean | readonly NodeJS.Signals[];
   /** Time bound of each call made while stopping (drain mark, deregistration). Default `'10s'`. */
   stopTimeout?: Duration;
+  /**
+   * How long `registerService` keeps trying while the agent cannot be reached at all
+   * (connection refused or reset, no answer in time), as when the process starts before its
+   * local agent under systemd or in a pod. Default: no limit; the wait is logged (a warning
+   * at once, then every 30 s) and `signal` cancels it. Once the time is up it rejects with a
+   * `TimeoutError` whose cause is the last failure. An agent that answers with a refusal
+   * (403, a definition it rejects) fails the call at once, whatever this says.
+   */
+  startTimeout?: Duration;
   /** ACL token for this registration's calls. Default: the client's. Needs `service "<name>" { policy = "write" }`. */
   token?: string;
   /** Aborting it stops the registration (deregisters), and rejects a registration still in progress. */
@@ -168,6 +177,8 @@ export interface ResolvedRegistrationOptions {
   drain: { delayMs: number; mode: 'critical' | 'maintenance'; note: string } | undefined;
   signals: readonly NodeJS.Signals[];
   stopTimeoutMs: number;
+  /** Longest wait for an unreachable agent at start; undefined: no limit. */
+  startTimeoutMs: number | undefined;
   token: string | undefined;
 }
 
@@ -403,6 +414,10 @@ export function resolveRegistrationOptions(
 
   const stopTimeoutMs = toMilliseconds(options.stopTimeout ?? '10s', 'stopTimeout');
   if (stopTimeoutMs <= 0) throw new ValidationError('stopTimeout', 'must be greater than zero');
+  const startTimeoutMs =
+    options.startTimeout === undefined ? undefined : toMilliseconds(options.startTimeout, 'startTimeout');
+  if (startTimeoutMs !== undefined && startTimeoutMs <= 0)
+    throw new ValidationError('startTimeout', 'must be greater than zero');
   const token = optionalString('token', options.token);
 
   return {
@@ -416,6 +431,7 @@ export function resolveRegistrationOptions(
     drain,
     signals: resolveSignals(options.handleSignals),
     stopTimeoutMs,
+    startTimeoutMs,
     token,
   };
 }

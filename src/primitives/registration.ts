@@ -27,6 +27,11 @@
  * at once ends the process before the deregistration is sent: await `registration.stop()`
  * (or `consul.close()`) in it first, or let it exit a little later.
  *
+ * Starting before the agent: while the agent cannot be reached at all (refused, reset, no
+ * answer), `registerService` keeps trying, about every second, and resolves once registered,
+ * so that a process started before its local agent (systemd, a pod) needs nothing special;
+ * `startTimeout` bounds that wait and `signal` cancels it. A refusal fails at once.
+ *
  * One ID, one registration: while a registration of this process holds a service ID (or a
  * check ID) on an agent, another one with the same ID is refused with a `ValidationError`
  * (the two would overwrite each other's definition on the agent and fight for good); the ID
@@ -154,6 +159,24 @@ type TickOutcome = { ok: true; delayMs: number } | { ok: false; error: unknown; 
 
 type State = 'starting' | 'active' | 'stopping' | 'stopped';
 
+/** While registerService waits for an unreachable agent, it warns this often. */
+const START_WAIT_WARN_EVERY_MS = 30_000;
+
+/** Whether a failure means the agent could not be reached at all (as opposed to a refusal). */
+function isUnreachable(error: unknown): boolean {
+  return error instanceof ConsulUnavailableError || error instanceof TimeoutError;
+}
+
+/** Whether the agent refused the connection itself, so that no request reached it. */
+function connectionRefused(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    if ((current as { code?: unknown }).code === 'ECONNREFUSED') return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 /** Loop retries while the agent cannot be reached happen at least this often. */
 const UNREACHABLE_RETRY_CAP_MS = 1_000;
 const RETRY_BASE_MS = 250;
@@ -181,6 +204,8 @@ export class ServiceRegistration
   readonly #options: ResolvedRegistrationOptions;
   readonly #health: HealthFunction | undefined;
   readonly #abort = new AbortController();
+  /** Aborted as soon as stop() is called, to end a start's wait for an unreachable agent. */
+  readonly #stopRequested = new AbortController();
   #state: State = 'starting';
   #registerAttempted = false;
   #everRegistered = false;
@@ -295,12 +320,66 @@ export class ServiceRegistration
     this.#schedule(this.#nextDelay());
   }
 
+  /**
+   * Registers and sends the first heartbeat. While the agent cannot be reached at all it
+   * keeps trying (a process may start before its local agent), for at most `startTimeout`;
+   * anything the agent answers that is not a success fails at once.
+   */
   async #firstRegistration(): Promise<void> {
-    const report = await this.#evaluate();
-    this.#throwIfStopping();
-    await this.#register('initial', report.status);
-    this.#throwIfStopping();
-    await this.#heartbeat(report);
+    const started = performance.now();
+    const limitMs = this.#options.startTimeoutMs;
+    let lastWarned = started;
+    for (let failures = 0; ;) {
+      try {
+        const report = await this.#evaluate();
+        this.#throwIfStopping();
+        await this.#register('initial', report.status);
+        this.#throwIfStopping();
+        await this.#heartbeat(report);
+        if (failures > 0) {
+          this.#host.logger.info(
+            { serviceId: this.id, waitedMs: Math.round(performance.now() - started), attempts: failures + 1 },
+            'consulkit: the agent answered; service registered',
+          );
+        }
+        return;
+      } catch (error) {
+        if (this.#stopping || !isUnreachable(error)) throw error;
+        failures++;
+        const now = performance.now();
+        const delayMs = backoffDelay(failures, RETRY_BASE_MS, UNREACHABLE_RETRY_CAP_MS);
+        if (limitMs !== undefined && now + delayMs - started >= limitMs) {
+          throw new TimeoutError(
+            `the agent could not be reached within ${limitMs} ms to register ${this.id}: ${error instanceof Error ? error.message : String(error)}`,
+            limitMs,
+            { cause: error },
+          );
+        }
+        const warn = failures === 1 || now - lastWarned >= START_WAIT_WARN_EVERY_MS;
+        if (warn) lastWarned = now;
+        this.#host.logger[warn ? 'warn' : 'debug'](
+          { err: error, serviceId: this.id, waitedMs: Math.round(now - started), attempts: failures },
+          'consulkit: the agent cannot be reached; registerService keeps trying',
+        );
+        await this.#pauseUnlessStopping(delayMs);
+        this.#throwIfStopping();
+      }
+    }
+  }
+
+  /** Waits `ms`, or less if stop() is called meanwhile (a start waiting for its agent gives up at once). */
+  async #pauseUnlessStopping(ms: number): Promise<void> {
+    const wake = this.#stopRequested.signal;
+    if (wake.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        wake.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      wake.addEventListener('abort', done, { once: true });
+    });
   }
 
   #throwIfStopping(): void {
@@ -413,7 +492,11 @@ export class ServiceRegistration
     } catch (error) {
       // A refusal (ACL, a definition Consul rejects) registered nothing, so stop() has nothing
       // to deregister; a timeout or a 5xx may have registered it all the same.
-      if (!this.#everRegistered && error instanceof ConsulHttpError && error.status < 500) {
+      // A refused connection never carried the request either.
+      if (
+        !this.#everRegistered &&
+        ((error instanceof ConsulHttpError && error.status < 500) || connectionRefused(error))
+      ) {
         this.#registerAttempted = false;
       }
       throw error;
@@ -521,7 +604,7 @@ export class ServiceRegistration
 
   #failed(error: unknown): TickOutcome {
     this.#failures++;
-    const unreachable = error instanceof ConsulUnavailableError || error instanceof TimeoutError;
+    const unreachable = isUnreachable(error);
     if (unreachable) this.#unreachableSince ??= Date.now();
     // While the agent is away, poll it often so the instance is back as soon as it answers;
     // other refusals (ACL, a 5xx) are retried at the normal pace.
@@ -590,6 +673,7 @@ export class ServiceRegistration
     this.#state = 'stopping';
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#stopRequested.abort();
     if (starting) await this.#startWork;
     this.#abort.abort(new ClosedError(`the registration of ${this.id} was stopped`));
     if (this.#tick) await this.#tick;

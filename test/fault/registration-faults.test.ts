@@ -3,7 +3,14 @@
  * process is SIGKILLed.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Consul, ConsulUnavailableError, type ServiceRegistration } from '../../src/index.js';
+import {
+  ClosedError,
+  Consul,
+  ConsulUnavailableError,
+  TimeoutError,
+  type ServiceRegistration,
+} from '../../src/index.js';
+import { memoryLogger } from '../support/logging.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { sharedConsulAddress } from '../support/consul.js';
 import { killIfRunning, spawnTs, type TsChild } from '../support/child-process.js';
@@ -126,4 +133,79 @@ describe('registration faults', () => {
       await consul.close();
     }
   }, 150_000);
+});
+
+describe('registerService before its agent is up', () => {
+  let agent: ConsulInstance | undefined;
+
+  afterAll(async () => {
+    await agent?.stop();
+  });
+
+  /** Settles to 'pending' if `promise` has not settled within `ms`. */
+  async function settledWithin(promise: Promise<unknown>, ms: number): Promise<'settled' | 'pending'> {
+    return Promise.race([
+      promise.then(
+        () => 'settled' as const,
+        () => 'settled' as const,
+      ),
+      new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms)),
+    ]);
+  }
+
+  it('gives up after startTimeout with a TimeoutError, and stops waiting when its signal aborts', async () => {
+    agent = await startConsul();
+    await agent.kill();
+    const { logger, lines } = memoryLogger('warn');
+    await using consul = new Consul({ address: agent.address, logger });
+    const name = uniqueServiceName('late-timeout');
+
+    const started = performance.now();
+    const error = await consul.registerService({ name, startTimeout: '1500ms', handleSignals: false }).then(
+      () => undefined,
+      (rejection: unknown) => rejection,
+    );
+    const gaveUpMs = performance.now() - started;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).cause).toBeInstanceOf(ConsulUnavailableError);
+    // Only catches a wait that ignores the bound (the transport's own retries add a little).
+    expect(gaveUpMs).toBeLessThan(15_000);
+    expect(lines.some((line) => line.msg.includes('keeps trying'))).toBe(true);
+    timing(`agent down: startTimeout 1500 ms gave up after ${gaveUpMs.toFixed(0)} ms`);
+
+    const controller = new AbortController();
+    const pending = consul.registerService({ name, signal: controller.signal, handleSignals: false });
+    expect(await settledWithin(pending, 2_500)).toBe('pending');
+    controller.abort();
+    await expect(pending).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('waits for an agent that starts late, then registers, heartbeats and deregisters as usual', async () => {
+    agent ??= await startConsul();
+    await agent.kill();
+    await using consul = new Consul({ address: agent.address, logger: memoryLogger('warn').logger });
+    const name = uniqueServiceName('late-agent');
+    const waitStarted = performance.now();
+    const pending = consul.registerService({ name, ttl: '3s', handleSignals: false });
+    // Formerly it gave up after ~2 s; the agent is still down at 4 s.
+    expect(await settledWithin(pending, 4_000)).toBe('pending');
+
+    // restart() resolves once the agent has a leader; registerService may answer just before.
+    const restarting = performance.now();
+    await agent.restart();
+    const registration = await pending;
+    timing(
+      `late agent: down ${(restarting - waitStarted).toFixed(0)} ms, then registered ${(performance.now() - restarting).toFixed(0)} ms after it began starting`,
+    );
+    try {
+      expect(registration.active).toBe(true);
+      expect(await passingIds(consul, registration.name)).toEqual([registration.id]);
+      // Heartbeats keep it passing beyond its TTL.
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      expect((await agentCheck(consul, registration.checkId))?.Status).toBe('passing');
+    } finally {
+      await registration.stop();
+    }
+    expect(await consul.agent.service.get(registration.id)).toBeUndefined();
+  }, 60_000);
 });

@@ -114,6 +114,12 @@ describe('resolveRegistrationOptions', () => {
     ]);
   });
 
+  it('waits for an unreachable agent without limit by default, or for startTimeout', () => {
+    expect(resolve({ name: 'x' }).startTimeoutMs).toBeUndefined();
+    expect(resolve({ name: 'x', startTimeout: '2m' }).startTimeoutMs).toBe(120_000);
+    expect(resolve({ name: 'x', startTimeout: 1500 }).startTimeoutMs).toBe(1500);
+  });
+
   it('turns the reaping backstop and signal handling off on request', () => {
     const resolved = resolve({ name: 'x', deregisterCriticalServiceAfter: false, handleSignals: false });
     expect(resolved.definition.Checks?.[0]).not.toHaveProperty('DeregisterCriticalServiceAfter');
@@ -164,6 +170,9 @@ describe('resolveRegistrationOptions', () => {
     [{ name: 'x', handleSignals: ['SIGKILL'] }, 'handleSignals'],
     [{ name: 'x', handleSignals: ['TERM'] }, 'handleSignals'],
     [{ name: 'x', stopTimeout: 0 }, 'stopTimeout'],
+    [{ name: 'x', startTimeout: 0 }, 'startTimeout'],
+    [{ name: 'x', startTimeout: 'soon' }, 'startTimeout'],
+    [{ name: 'x', startTimeout: -5 }, 'startTimeout'],
   ])('rejects %j (field %s)', (options, field) => {
     rejects(options, field);
   });
