@@ -25,7 +25,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/fault/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/fault/**/*.test.ts',
+            'test/cli/**/*.test.ts',
+            'test/cluster/**/*.test.ts',
+          ],
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
