@@ -167,3 +167,21 @@ export class OutlierDetector {
     return Math.min(inRotation - 1, Math.max(1, byPercent));
   }
 }
+
+/**
+ * The members a pick may choose from: Consul's list minus the ejected ones; all of Consul's
+ * list when that would leave none that can be picked (the list shrank while some were
+ * ejected), since a stale ejection must never empty the rotation.
+ *
+ * @param pickable - whether the strategy could ever pick a member (weight 0 is out under `'weighted'`)
+ */
+export function membersInRotation<M extends { readonly key: string }>(
+  members: readonly M[],
+  ejected: readonly string[],
+  pickable: (member: M) => boolean,
+): readonly M[] {
+  if (ejected.length === 0) return members;
+  const skip = new Set(ejected);
+  const kept = members.filter((member) => !skip.has(member.key));
+  return kept.some(pickable) ? kept : members;
+}

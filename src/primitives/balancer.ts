@@ -24,6 +24,7 @@ import {
   type InstanceAnswer,
 } from './balancer-http.js';
 import {
+  membersInRotation,
   OutlierDetector,
   resolveOutlierSettings,
   type OutlierDetectionOptions,
@@ -638,12 +639,11 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
    * instances when that would leave none to pick (the list shrank while some were ejected).
    */
   #inRotation(): readonly BalancerMember[] {
-    const members = this.#members ?? [];
-    const ejected = this.#outliers?.ejectedKeys(performance.now()) ?? [];
-    if (ejected.length === 0) return members;
-    const skip = new Set(ejected);
-    const kept = members.filter((member) => !skip.has(member.key));
-    return kept.some((member) => this.#pickable(member)) ? kept : members;
+    return membersInRotation(
+      this.#members ?? [],
+      this.#outliers?.ejectedKeys(performance.now()) ?? [],
+      (member) => this.#pickable(member),
+    );
   }
 
   /** Whether the strategy may ever pick `member` (weight 0 is out under `'weighted'` only). */
