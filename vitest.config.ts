@@ -30,6 +30,7 @@ export default defineConfig({
             'test/fault/**/*.test.ts',
             'test/cli/**/*.test.ts',
             'test/cluster/**/*.test.ts',
+            'test/chaos/**/*.test.ts',
           ],
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
