@@ -30,6 +30,12 @@ import { Semaphore, type SemaphoreOptions } from './primitives/semaphore.js';
 import { ConfigMap, type ConfigMapOptions } from './primitives/config-map.js';
 import type { ConfigDecode, DecodedValue } from './primitives/config-decoders.js';
 import { Balancer, type BalancerOptions } from './primitives/balancer.js';
+import {
+  LayeredConfig,
+  type LayeredConfigOptions,
+  type LayeredConfigValue,
+} from './primitives/layered-config/layered-config.js';
+import type { StandardSchemaV1 } from './primitives/layered-config/standard-schema.js';
 import type { RegisterServiceOptions } from './primitives/registration-options.js';
 import { Transport, type TransportStats } from './transport/transport.js';
 import { WatchEngine } from './watch/engine.js';
@@ -192,6 +198,26 @@ export class Consul implements AsyncDisposable {
     options: ConfigMapOptions<D> = {},
   ): ConfigMap<DecodedValue<D>> {
     return new ConfigMap<DecodedValue<D>>(this, prefix, options);
+  }
+
+  /**
+   * Application config merged from Spring-style layers in KV (`config/application`,
+   * `config/application,<profile>`, `config/<name>`, `config/<name>,<profile>`; later layers
+   * win, objects merge deeply), validated by an optional Standard Schema validator and kept
+   * live through one watch on the root. See {@link LayeredConfig}.
+   *
+   * @example
+   * ```ts
+   * const config = consul.config({ name: 'billing', profiles: ['prod'], format: 'yaml', schema });
+   * const settings = await config.ready();
+   * config.on('change', ({ value, diff }) => apply(value, diff));
+   * ```
+   * @throws ValidationError for bad options, before any request
+   */
+  config<S extends StandardSchemaV1 | undefined = undefined>(
+    options: LayeredConfigOptions<S>,
+  ): LayeredConfig<LayeredConfigValue<S>> {
+    return new LayeredConfig<LayeredConfigValue<S>>(this, options);
   }
 
   /**

@@ -356,3 +356,16 @@ export type {
   KeyringWriteOptions,
   RaftTransferLeaderOptions,
 } from './api/operator-types.js';
+// Layered application config (`consul.config()`).
+export {
+  LayeredConfig,
+  type LayeredConfigOptions,
+  type LayeredConfigValue,
+  type LayeredConfigChange,
+  type LayeredConfigEvents,
+} from './primitives/layered-config/layered-config.js';
+export { ConfigSchemaError } from './primitives/layered-config/errors.js';
+export { CONFIG_FORMATS, type ConfigFormat } from './primitives/layered-config/formats.js';
+export type { ConfigLayer } from './primitives/layered-config/layers.js';
+export type { ConfigTree, ConfigDiffEntry } from './primitives/layered-config/merge.js';
+export type { StandardSchemaV1 } from './primitives/layered-config/standard-schema.js';
