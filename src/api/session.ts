@@ -34,11 +34,19 @@ export interface SessionCreateRequest {
   Name?: string;
   /** Node the session belongs to. Default: the agent's node. */
   Node?: string;
-  /** Health checks (IDs) that invalidate the session when critical. Default `['serfHealth']`. Superseded by NodeChecks/ServiceChecks. */
+  /**
+   * Legacy list of health checks (IDs) that invalidate the session when critical. Beware: a
+   * non-empty list does not replace the default `serfHealth` on Consul 1.8 (it is added to
+   * `NodeChecks`); only `[]` means "no checks". Prefer `NodeChecks`/`ServiceChecks`.
+   */
   Checks?: string[];
-  /** Node check IDs (Consul 1.7+). */
+  /**
+   * Node check IDs (Consul 1.7+) that invalidate the session when critical; sent, it replaces
+   * the default `['serfHealth']` exactly (`[]`: none). Consul 1.8.7 also accepts a service
+   * check's ID here.
+   */
   NodeChecks?: string[];
-  /** Service checks (Consul 1.7+). */
+  /** Service checks (Consul 1.7+) that invalidate the session when critical. */
   ServiceChecks?: SessionServiceCheck[];
   /** `release` (default) or `delete` the held keys on invalidation. */
   Behavior?: SessionBehavior;

@@ -59,15 +59,22 @@ export interface SessionOptions {
   /** Session name shown by `consul operator` tools and the UI. Default: describes the primitive and key. */
   sessionName?: string;
   /**
-   * Health checks (IDs on the local agent) that invalidate the session when critical.
-   * Default: `['serfHealth']` (the node's own liveness) when `lockDelay` ≥ `ttl`, none
-   * otherwise, because a check may invalidate the session before the holder can notice and
-   * only a lock-delay at least as long as the TTL keeps the next holder out until then. An
-   * empty array leaves the TTL alone. Explicit checks with a shorter lock-delay are allowed
-   * but logged as a warning: the protected resource must then rely on the fencing token.
+   * Health checks (IDs on the local agent) that invalidate the session when critical; sent
+   * as the session's `NodeChecks`, exactly as given (nothing is added to them).
+   * Default for a lock or an election: `['serfHealth']` (the node's own liveness) when
+   * `lockDelay` ≥ `ttl`, none otherwise, because a check may invalidate the session before
+   * the holder can notice and only a lock-delay at least as long as the TTL keeps the next
+   * holder out until then. Default for a semaphore: none, because its slots are freed by
+   * pruning, which no lock-delay covers. An empty array leaves the TTL alone. Explicit checks
+   * that can outrun the holder (a shorter lock-delay, or any on a semaphore) are allowed but
+   * logged as a warning: the protected resource must then rely on the fencing token.
    */
   checks?: readonly string[];
-  /** Fast failover: bind the session to a heartbeated TTL check. `true` uses the defaults. */
+  /**
+   * Fast failover: bind the session to a heartbeated TTL check (its only service check; with
+   * no `serfHealth`, so a node cut off from the servers fails over by the session TTL, after
+   * its holder gave up). `true` uses the defaults.
+   */
   heartbeat?: HeartbeatOptions | boolean;
   /**
    * An existing session to use instead of creating one. consulkit then neither renews nor
@@ -109,8 +116,10 @@ export interface TryAcquireOptions {
  * A preset for fast failover: a 2 s heartbeat check and a 1 s lock-delay. After the holder's
  * process is killed, another process acquires within about 2 s (check turns critical) + 1 s
  * (lock-delay) + the wake-up of the waiter, about 3–4 s, instead of up to 2 × TTL + lock-delay
- * (45 s) with the defaults. The price: a heartbeat every 500 ms to the local agent, and a
- * holder whose event loop stalls for ~2 s loses the lock.
+ * (45 s) with the defaults. The session is not bound to `serfHealth` (a check that could end
+ * it while the holder, cut off from the servers, still runs): a node that dies or is cut off
+ * fails over by the session TTL (up to 2 × TTL + 1 s). The price: a heartbeat every 500 ms to
+ * the local agent, and a holder whose event loop stalls for ~2 s loses the lock.
  *
  * @example
  * ```ts
@@ -241,6 +250,9 @@ export function primitiveWatchOptions(token: string | undefined): WatchOptions {
     wait: '15s',
     minInterval: 20,
     backoff: { maxDelay: '5s' },
+    // An acquisition without read rights must fail fast, and a holder that can no longer
+    // read its key cannot tell it still holds it.
+    permissionDenied: 'fail',
   };
   if (token !== undefined) options.token = token;
   return options;

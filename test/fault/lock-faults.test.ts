@@ -68,6 +68,28 @@ describe('failover after the holder process is SIGKILLed', () => {
   }, 90_000);
 });
 
+describe('failover after a semaphore holder process is SIGKILLed', () => {
+  it('FAST_FAILOVER: the heartbeat check frees the slot (pruned, no serfHealth) within 5 s', async () => {
+    const prefix = uniquePrefix('fault-sem-fast');
+    const { child, token } = await holder(prefix, { FAST: '1', SEMAPHORE_LIMIT: '1' });
+    const waiter = clients.create().semaphore(prefix, { limit: 1, ttl: '10s', lockDelay: 0 });
+    const pending = waiter.acquire({ timeout: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(waiter.held).toBe(false);
+    const killedAt = performance.now();
+    child.child.kill('SIGKILL');
+    await pending;
+    const took = performance.now() - killedAt;
+    process.stdout.write(
+      `[failover] semaphore (FAST_FAILOVER), holder process killed: ${Math.round(took)} ms\n`,
+    );
+    expect(waiter.admissionIndex! > token).toBe(true);
+    // Heartbeat TTL 2 s, then the contender key goes with the session and the slot is pruned.
+    expect(took).toBeLessThanOrEqual(5_000);
+    await waiter.release();
+  }, 90_000);
+});
+
 describe('agent restarted with its state lost', () => {
   let instance: ConsulInstance | undefined;
   afterAll(async () => {

@@ -15,7 +15,7 @@ import {
   type Lock,
 } from '../../src/index.js';
 import { Clients } from '../support/clients.js';
-import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
+import { sharedConsulAddress, uniqueName, uniquePrefix } from '../support/consul.js';
 import { startSlowAnswers } from '../fixtures/lock-slow-answers.js';
 import { startHttpProxy } from '../support/http-proxy.js';
 import { aborted, waitFor } from '../support/wait.js';
@@ -588,4 +588,22 @@ describe('lock: an acquisition that ends while its writes are in flight', () => 
       await relay.close();
     }
   }, 30_000);
+});
+
+describe('lock: session checks are exactly what was asked for', () => {
+  it('explicit checks become NodeChecks as given, with no serfHealth added (Consul 1.8 adds it to a legacy Checks list)', async () => {
+    const consul = clients.create();
+    const checkId = uniqueName('lock-explicit-check');
+    await consul.agent.check.register({ Name: checkId, ID: checkId, TTL: '60s', Status: 'passing' });
+    try {
+      const lock = await consul.lock(key('explicit-checks'), { ...fast, checks: [checkId] }).acquire();
+      const session = await consul.session.info(lock.sessionId as string);
+      expect(session?.NodeChecks).toEqual([checkId]);
+      expect(session?.ServiceChecks ?? []).toEqual([]);
+      expect(session?.Checks ?? []).toEqual([]);
+      await lock.release();
+    } finally {
+      await consul.agent.check.deregister(checkId);
+    }
+  });
 });
