@@ -129,8 +129,10 @@ export interface BalancerEvents {
   /** The set of instances in rotation changed. Not emitted for the initial list (`ready()` gives it). */
   change: (change: BalancerChange) => void;
   /**
-   * The watch failed (transient failures are retried with backoff and the last known
-   * instances stay in use; a fatal one, such as 403, stops the balancer). Also logged.
+   * The watch failed. Failures the watch retries (Consul unreachable, 5xx, a refused token
+   * (403), which a token rotation or a late policy heals) are reported each time while the
+   * last known instances stay in use; a fatal one (such as a 400) stops the balancer. Also
+   * logged.
    */
   error: (error: Error) => void;
   /** Outlier detection took an instance out of rotation (also logged at `warn`). */

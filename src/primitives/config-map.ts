@@ -65,8 +65,9 @@ export interface ConfigMapEvents<T> {
   change: (change: ConfigChange<T>) => void;
   /**
    * A value failed to decode ({@link ConfigDecodeError}; the key keeps its last good value),
-   * or the watch failed (transient failures are retried with backoff; a fatal one, such as
-   * 403, stops the config map). Every error is also logged on the client's logger.
+   * or the watch failed (failures the watch retries, a refused token (403) included, are
+   * reported each time while the last values stay; a fatal one, such as a 400, stops the
+   * config map). Every error is also logged on the client's logger.
    */
   error: (error: Error) => void;
 }

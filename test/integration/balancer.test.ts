@@ -3,7 +3,7 @@
  * `node:http` servers on 127.0.0.1 (application backends, not a Consul stand-in), registered
  * on the agent with TTL checks the tests pass, warn and fail.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -676,21 +676,43 @@ describe('balancer on an agent with ACLs', () => {
     await agent?.stop();
   });
 
-  it('stops on a fatal watch error: error emitted, ready() and request() reject', async () => {
-    // An unknown token is refused with 403 on every read: not retryable, so the watch stops.
-    const client = new Consul({ address: agent?.address ?? '', token: randomBytes(16).toString('hex') });
+  it('survives a refused token (403): reports it, keeps trying, and works once the token is granted', async () => {
+    // An unknown token is refused with 403 ("ACL not found") on every read. A token created
+    // later (or a policy granted late, or replication catching up) must heal the balancer.
+    const secret = randomUUID();
+    const { logger } = memoryLogger('error');
+    const client = new Consul({ address: agent?.address ?? '', token: secret, logger });
+    const admin = new Consul({ address: agent?.address ?? '', token: agent?.token ?? '' });
     try {
-      const lb = client.balancer('web');
+      const lb = client.balancer('web', { watch: { backoff: { initialDelay: 100, maxDelay: '1s' } } });
       const errors: Error[] = [];
       lb.on('error', (error) => errors.push(error));
-      await expect(lb.ready()).rejects.toBeInstanceOf(PermissionDeniedError);
-      expect(errors).toHaveLength(1);
+      await waitFor('a refused read', () => errors.length > 0);
       expect(errors[0]).toBeInstanceOf(PermissionDeniedError);
-      expect(lb.closed).toBe(true);
-      await expect(lb.request('/')).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect(lb.closed).toBe(false);
+      expect(lb.pick()).toBeUndefined();
+      // No answer yet: request() is bounded by its timeout instead of waiting for good.
+      await expect(lb.request('/', { timeout: '300ms' })).rejects.toBeInstanceOf(TimeoutError);
+
+      await admin.agent.service.register({
+        Name: 'web',
+        ID: 'web-1',
+        Address: '127.0.0.1',
+        Port: 8080,
+        Check: Check.ttl('10m', { status: 'passing' }),
+      });
+      const policy = await admin.acl.policy.create({
+        Name: `lb-read-${randomBytes(4).toString('hex')}`,
+        Rules: 'service_prefix "" { policy = "read" }\nnode_prefix "" { policy = "read" }',
+      });
+      await admin.acl.token.create({ SecretID: secret, Policies: [{ ID: policy.ID }] });
+      const instances = await lb.ready();
+      expect(instances.map((instance) => instance.id)).toEqual(['web-1']);
+      expect(lb.pick()?.id).toBe('web-1');
       await lb.close();
     } finally {
       await client.close();
+      await admin.close();
     }
   });
 });

@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
+import { memoryLogger } from '../support/logging.js';
 
 let consul: Consul;
 
@@ -311,22 +312,41 @@ describe('configMap on an agent with ACLs', () => {
     await agent?.stop();
   });
 
-  it('stops on a fatal watch error: error emitted, ready() rejects, iterators throw', async () => {
-    // An unknown token is refused with 403 on every read: not retryable, so the watch stops.
-    const client = new Consul({ address: agent?.address ?? '', token: randomUUID() });
+  it('survives a refused token (403): reports it, keeps trying, and loads once the token is granted', async () => {
+    // An unknown token is refused with 403 ("ACL not found") on every read. A token created
+    // later (or a policy granted late, or replication catching up) must heal the config map.
+    const secret = randomUUID();
+    const { logger } = memoryLogger('error');
+    const client = new Consul({ address: agent?.address ?? '', token: secret, logger });
+    const admin = new Consul({ address: agent?.address ?? '', token: agent?.token ?? '' });
     try {
-      const cfg = client.configMap('app/config', { decode: 'json' });
+      const cfg = client.configMap('app/config', {
+        decode: 'json',
+        backoff: { initialDelay: 100, maxDelay: '1s' },
+      });
       const errors: Error[] = [];
       cfg.on('error', (error) => errors.push(error));
       const iterator = cfg[Symbol.asyncIterator]();
-      await expect(cfg.ready()).rejects.toBeInstanceOf(PermissionDeniedError);
-      expect(errors).toHaveLength(1);
+      const deadline = performance.now() + 15_000;
+      while (errors.length === 0 && performance.now() < deadline) await sleep(25);
       expect(errors[0]).toBeInstanceOf(PermissionDeniedError);
-      await expect(iterator.next()).rejects.toBeInstanceOf(PermissionDeniedError);
-      expect(cfg.closed).toBe(true);
+      expect(cfg.closed).toBe(false);
+
+      await admin.kv.put('app/config/pool', '{"size":5}');
+      const policy = await admin.acl.policy.create({
+        Name: `cfg-read-${randomUUID().slice(0, 8)}`,
+        Rules: 'key_prefix "app/config/" { policy = "read" }',
+      });
+      await admin.acl.token.create({ SecretID: secret, Policies: [{ ID: policy.ID }] });
+      await cfg.ready();
+      expect(cfg.get('pool')).toEqual({ size: 5 });
+      const first = await iterator.next();
+      expect(first.done).toBe(false);
+      expect(first.done === false && Object.fromEntries(first.value)).toEqual({ pool: { size: 5 } });
       await cfg.close();
     } finally {
       await client.close();
+      await admin.close();
     }
   });
 });
