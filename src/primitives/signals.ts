@@ -90,10 +90,10 @@ function isPassive(listener: unknown): boolean {
 }
 
 /**
- * @internal Whether the application has a listener of its own for `signal`, leaving out
- * `own` (consulkit's), passive listeners and signal-exit's. Exported for unit tests.
+ * Whether the application has a listener of its own for `signal`, leaving out `own`
+ * (consulkit's), passive listeners and signal-exit's.
  */
-export function applicationListens(signal: NodeJS.Signals, own: unknown): boolean {
+function applicationListens(signal: NodeJS.Signals, own: unknown): boolean {
   const others = process.listeners(signal).filter((listener) => listener !== own && !isPassive(listener));
   return others.length > signalExitListeners(signal);
 }
