@@ -19,7 +19,9 @@ export type ConsulErrorCode =
   | 'CONFLICT'
   | 'CLOSED'
   | 'TXN_FAILED'
-  | 'DECODE';
+  | 'DECODE'
+  | 'INVALID_RESPONSE'
+  | 'BAD_REQUEST';
 
 /** Base class of every error consulkit raises. */
 export class ConsulError extends Error {
@@ -83,6 +85,31 @@ export class ConsulHttpError extends ConsulError {
 export class PermissionDeniedError extends ConsulHttpError {
   constructor(details: HttpErrorDetails, options?: { cause?: unknown }) {
     super(details, 'PERMISSION_DENIED', options);
+  }
+}
+
+/**
+ * A success status whose answer is not what Consul sends: a body that is not JSON (an HTML
+ * page from a proxy or captive portal), or a blocking read without its `X-Consul-Index`
+ * header (a proxy that strips headers). Something between the client and Consul is
+ * misbehaving, usually for a while, so it is transient: the watcher backs off and retries,
+ * and the transport retries idempotent requests. `body` holds what was received (for a
+ * missing index, a description instead).
+ */
+export class InvalidResponseError extends ConsulHttpError {
+  constructor(details: HttpErrorDetails, options?: { cause?: unknown }) {
+    super(details, 'INVALID_RESPONSE', options);
+  }
+}
+
+/**
+ * Consul refused the request as malformed (HTTP 400, or Consul 1.8's 500 for a filter
+ * expression it cannot parse). Sending it again cannot succeed, so it is never retried and
+ * stops a watch.
+ */
+export class BadRequestError extends ConsulHttpError {
+  constructor(details: HttpErrorDetails, options?: { cause?: unknown }) {
+    super(details, 'BAD_REQUEST', options);
   }
 }
 
@@ -202,13 +229,24 @@ export class AclBootstrapError extends PermissionDeniedError {
 
 /**
  * Whether an error is transient: worth trying again after a pause. True for connection
- * failures, timeouts, HTTP 5xx and 429. This single predicate drives the transport's retries
+ * failures, timeouts, HTTP 5xx and 429, and answers mangled on the way (see
+ * {@link InvalidResponseError}). This single predicate drives the transport's retries
  * and the watcher's backoff.
  */
 export function isRetryable(error: unknown): boolean {
-  if (error instanceof ConsulUnavailableError || error instanceof TimeoutError) return true;
+  if (
+    error instanceof ConsulUnavailableError ||
+    error instanceof TimeoutError ||
+    error instanceof InvalidResponseError
+  )
+    return true;
   // Consul 1.8 reports some of these with status 500; they are answers, not transient faults.
-  if (error instanceof NotFoundError || error instanceof PermissionDeniedError) return false;
+  if (
+    error instanceof NotFoundError ||
+    error instanceof PermissionDeniedError ||
+    error instanceof BadRequestError
+  )
+    return false;
   if (error instanceof ConsulHttpError) return error.status >= 500 || error.status === 429;
   return false;
 }

@@ -20,6 +20,8 @@ export {
   ClosedError,
   TxnError,
   AclBootstrapError,
+  InvalidResponseError,
+  BadRequestError,
   isRetryable,
   type TxnOpError,
   type ConsulErrorCode,
@@ -215,7 +217,7 @@ export {
   type ServiceWatchOptions,
   type EventWatchOptions,
 } from './watch/watches.js';
-export type { Watch, WatchEvents, WatchOptions, WatchBackoffOptions } from './watch/types.js';
+export type { Watch, WatchEvents, WatchOptions, WatchBackoffOptions, WatchState } from './watch/types.js';
 export type { WatchQuery, WatchParam } from './watch/query.js';
 export type { IndexMode } from './watch/index-rules.js';
 export type { WatchEngineStats } from './watch/engine.js';

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import {
+  BadRequestError,
   ConsulError,
   ConsulHttpError,
   ConsulUnavailableError,
@@ -36,6 +37,14 @@ export function errorForStatus(details: HttpErrorDetails): ConsulHttpError {
       ))
   ) {
     return new NotFoundError(details);
+  }
+  // Consul 1.8.7 answers a filter it cannot parse with 500 "Failed to create boolean
+  // expression evaluator" (checked against the agent); it is the caller's input, not a fault.
+  if (
+    details.status === 400 ||
+    (details.status === 500 && /^Failed to create boolean expression evaluator/.test(details.body))
+  ) {
+    return new BadRequestError(details);
   }
   return new ConsulHttpError(details);
 }

@@ -8,7 +8,7 @@ import { Pool } from 'undici';
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config.js';
-import { ClosedError, ConsulHttpError, isRetryable, TimeoutError, ValidationError } from '../errors.js';
+import { ClosedError, InvalidResponseError, isRetryable, TimeoutError, ValidationError } from '../errors.js';
 import { formatDuration, toMilliseconds } from '../duration.js';
 import { errorForFailure, errorForStatus } from './error-mapping.js';
 import { parseQueryMeta } from './query-meta.js';
@@ -68,14 +68,13 @@ function parseJsonBody(text: string, status: number, spec: RequestSpec): unknown
   try {
     return parseConsulJson(text);
   } catch (error) {
-    throw new ConsulHttpError(
+    throw new InvalidResponseError(
       {
         status,
         method: spec.method,
         path: publicPath(spec.path),
         body: `response is not valid JSON: ${text.slice(0, 200)}`,
       },
-      'HTTP_ERROR',
       { cause: error },
     );
   }
@@ -244,9 +243,16 @@ export class Transport {
       if (waitMs !== undefined && waitMs > MAX_BLOCKING_WAIT_MS) {
         throw new ValidationError('wait', `${formatDuration(waitMs)} exceeds Consul's 10m maximum`);
       }
-      if (index !== undefined && index > 0n) {
+      if (read.hash !== undefined && (typeof read.hash !== 'string' || !/^[0-9a-f]+$/i.test(read.hash))) {
+        throw new ValidationError('hash', `expected a content hash (hex), got ${String(read.hash)}`);
+      }
+      if (read.hash !== undefined && index !== undefined) {
+        throw new ValidationError('hash', 'cannot be combined with index');
+      }
+      if ((index !== undefined && index > 0n) || read.hash !== undefined) {
         blocking = true;
-        appendQuery(parts, 'index', index);
+        if (read.hash !== undefined) appendQuery(parts, 'hash', read.hash);
+        else appendQuery(parts, 'index', index);
         if (waitMs !== undefined) appendQuery(parts, 'wait', formatDuration(waitMs));
         timeoutMs = blockingTimeoutMs(waitMs ?? DEFAULT_BLOCKING_WAIT_MS, callTimeoutMs);
       }

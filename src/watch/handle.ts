@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { ClosedError } from '../errors.js';
 import { LatestValueIterator } from './latest-iterator.js';
 import type { BlockingLoop, LoopSubscriber } from './loop.js';
-import type { Watch, WatchEvents } from './types.js';
+import type { Watch, WatchEvents, WatchState } from './types.js';
 
 interface Deferred<T> {
   resolve(value: T): void;
@@ -93,6 +93,17 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
 
   get closed(): boolean {
     return !this.#open;
+  }
+
+  get state(): WatchState {
+    return this.#open ? this.#loop.health : 'closed';
+  }
+
+  get lastError(): Error | undefined {
+    if (this.#open) return this.#loop.lastError;
+    return this.#ending?.failed === true && this.#ending.reason instanceof Error
+      ? this.#ending.reason
+      : undefined;
   }
 
   ready(): Promise<T> {

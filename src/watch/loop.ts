@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { WithMeta } from '../api/read.js';
-import { isRetryable } from '../errors.js';
+import { InvalidResponseError, isRetryable, PermissionDeniedError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import { deepEqual } from './deep-equal.js';
 import { nextIndex } from './index-rules.js';
@@ -23,6 +23,21 @@ import { sleep } from './sleep.js';
  * - `failed`: stopped by a failure that retrying cannot fix (400, 403…).
  */
 export type LoopState = 'reading' | 'backoff' | 'stopped' | 'failed';
+
+/** How a loop is doing, as its watches report it: no answer yet, last read good, or retrying. */
+export type LoopHealth = 'starting' | 'live' | 'retrying';
+
+/**
+ * Whether a failed read is worth repeating. Beyond the transient failures every request
+ * retries, a watch also retries a refused read (403): a token being rotated, a policy not
+ * yet replicated, or an operator about to grant it are all fixed without a restart, and a
+ * config map or balancer that died for good on the first 403 would stay dead for the
+ * process's life. What cannot fix itself (a 400, a 404 that is an error, bad input) stops
+ * the loop.
+ */
+export function isWatchRetryable(error: unknown, retryDenied = true): boolean {
+  return isRetryable(error) || (retryDenied && error instanceof PermissionDeniedError);
+}
 
 /** What a loop tells each watch attached to it. */
 export interface LoopSubscriber<T> {
@@ -51,6 +66,9 @@ export class BlockingLoop<T> {
   readonly #subscribers = new Set<LoopSubscriber<T>>();
   readonly #controller = new AbortController();
   #state: LoopState = 'reading';
+  #health: LoopHealth = 'starting';
+  #lastError: Error | undefined;
+  #unindexedError: Error | undefined;
   #current: { value: T } | undefined;
   #index: bigint | undefined;
   #reads = 0;
@@ -71,6 +89,16 @@ export class BlockingLoop<T> {
   /** Current state. */
   get state(): LoopState {
     return this.#state;
+  }
+
+  /** Whether the last read succeeded (`live`), failed and is being retried, or none answered yet. */
+  get health(): LoopHealth {
+    return this.#health;
+  }
+
+  /** The failure of the last read while the loop is retrying (or was stopped by); else `undefined`. */
+  get lastError(): Error | undefined {
+    return this.#lastError;
   }
 
   /** The latest answer, or `undefined` before the first. */
@@ -137,10 +165,17 @@ export class BlockingLoop<T> {
     let index = 0n;
     let lastStart: number | undefined;
     let failures = 0;
+    // Answers in a row that carried no X-Consul-Index (see #missingIndex).
+    let unindexed = 0;
+    let paceMs = 0;
     try {
       while (!signal.aborted) {
-        await sleep(rateLimitDelay(lastStart, performance.now(), settings.minIntervalMs), signal);
+        await sleep(
+          Math.max(paceMs, rateLimitDelay(lastStart, performance.now(), settings.minIntervalMs)),
+          signal,
+        );
         if (signal.aborted) break;
+        paceMs = 0;
         lastStart = performance.now();
         this.#state = 'reading';
         this.#reads++;
@@ -164,13 +199,15 @@ export class BlockingLoop<T> {
         } catch (thrown) {
           if (signal.aborted) break;
           const error = asError(thrown);
-          if (!isRetryable(error)) {
+          if (!isWatchRetryable(error, settings.retryDenied)) {
             this.#fail(error);
             break;
           }
           failures++;
           const delay = backoffDelay(failures, settings.backoff);
           this.#state = 'backoff';
+          this.#health = 'retrying';
+          this.#lastError = error;
           this.#logger.warn(
             { err: error, watch: this.description, failures, retryInMs: delay },
             'consulkit: watch read failed; retrying',
@@ -187,8 +224,21 @@ export class BlockingLoop<T> {
           this.#logger.info({ watch: this.description, failures }, 'consulkit: watch recovered');
           failures = 0;
         }
+        this.#health = 'live';
+        // An answer without an index is data, but still a misbehaving path: it stays the
+        // last error until an indexed answer comes.
+        if (answer.meta.index !== undefined) this.#lastError = undefined;
         index = nextIndex(index, answer.meta.index, this.#query.indexMode ?? 'raft');
-        if (answer.meta.index !== undefined) this.#index = answer.meta.index;
+        if (answer.meta.index !== undefined) {
+          this.#index = answer.meta.index;
+          if (unindexed > 0) {
+            this.#logger.info({ watch: this.description }, 'consulkit: watch answers carry an index again');
+            unindexed = 0;
+          }
+        } else {
+          unindexed++;
+          paceMs = this.#missingIndex(unindexed);
+        }
         if (this.#current === undefined || !deepEqual(this.#current.value, answer.data)) {
           this.#current = { value: answer.data };
           for (const subscriber of [...this.#subscribers]) subscriber.deliver(answer.data);
@@ -202,8 +252,38 @@ export class BlockingLoop<T> {
     }
   }
 
+  /**
+   * An answer without `X-Consul-Index` cannot be blocked on: every next read would return at
+   * once, and the loop would poll at its rate limit (10 reads a second by default) with
+   * nobody told. It happens behind a proxy that strips headers. The data is still delivered;
+   * the first such answer of a streak is reported once (log and `error`), and the reads are
+   * paced by the backoff schedule, so the poll slows to `backoff.maxDelay` (30 s by default).
+   *
+   * @returns how long to wait before the next read
+   */
+  #missingIndex(streak: number): number {
+    const delay = backoffDelay(streak, this.#settings.backoff);
+    if (streak > 1 && this.#lastError === undefined) this.#lastError = this.#unindexedError;
+    if (streak === 1) {
+      const error = new InvalidResponseError({
+        status: 200,
+        method: 'GET',
+        path: this.description,
+        body: 'the answer carries no X-Consul-Index header (is a proxy stripping it?); the watch cannot block and polls with backoff instead',
+      });
+      this.#lastError = error;
+      this.#logger.warn(
+        { err: error, watch: this.description },
+        'consulkit: watch answer has no index; polling with backoff',
+      );
+      for (const subscriber of [...this.#subscribers]) subscriber.report(error);
+    }
+    return delay;
+  }
+
   #fail(error: Error): void {
     this.#state = 'failed';
+    this.#lastError = error;
     this.#controller.abort();
     this.#onStop();
     this.#logger.error({ err: error, watch: this.description }, 'consulkit: watch stopped by an error');

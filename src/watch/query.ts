@@ -57,6 +57,8 @@ export interface LoopSettings {
   readonly marginMs: number;
   readonly minIntervalMs: number;
   readonly backoff: BackoffPolicy;
+  /** Whether a 403 is retried (see {@link WatchOptions.permissionDenied}). */
+  readonly retryDenied: boolean;
 }
 
 /** Defaults of {@link WatchOptions}, in milliseconds. */
@@ -90,6 +92,12 @@ export function resolveSettings(options: WatchOptions & { cached?: boolean }): L
     throw new ValidationError('datacenter', 'must be a non-empty string');
   }
   if (options.token !== undefined) validateToken(options.token);
+  if (options.permissionDenied !== undefined && !['retry', 'fail'].includes(options.permissionDenied)) {
+    throw new ValidationError(
+      'permissionDenied',
+      `'${String(options.permissionDenied)}' is not retry or fail`,
+    );
+  }
   const waitMs =
     options.wait === undefined ? WATCH_DEFAULTS.waitMs : boundedDuration(options.wait, 'wait', 1000, 600_000);
   const marginMs =
@@ -120,6 +128,7 @@ export function resolveSettings(options: WatchOptions & { cached?: boolean }): L
     marginMs,
     minIntervalMs,
     backoff: { initialMs, maxMs },
+    retryDenied: options.permissionDenied !== 'fail',
   };
 }
 
@@ -148,6 +157,7 @@ export function loopKey(
     settings.minIntervalMs,
     settings.backoff.initialMs,
     settings.backoff.maxMs,
+    settings.retryDenied,
   ]);
 }
 

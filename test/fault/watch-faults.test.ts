@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Consul, isRetryable, TimeoutError, type Watch } from '../../src/index.js';
+import { Consul, InvalidResponseError, isRetryable, TimeoutError, type Watch } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { deepEqual } from '../../src/watch/deep-equal.js';
 import { startHttpProxy } from '../support/http-proxy.js';
@@ -68,7 +68,9 @@ describe('watch faults (dedicated agents)', () => {
       );
       const firstNew = forwarder.urls.findIndex((url) => url.includes(`index=${indexB}`));
       const between = forwarder.urls.slice(firstB + 1, firstNew);
-      expect(between.some((url) => !url.includes('index='))).toBe(true);
+      // The reset read returns at once without ever sending index 0 after the first read.
+      expect(between.some((url) => /[?&]index=1(&|$)/.test(url))).toBe(true);
+      expect(between.some((url) => !url.includes('index='))).toBe(false);
       expect(forwarder.urls.slice(firstNew).some((url) => url.includes(`index=${indexA}`))).toBe(false);
 
       // The loop keeps blocking on the right index: a change on `other` arrives, once.
@@ -171,5 +173,101 @@ describe('watch faults (dedicated agents)', () => {
     ).toBe(true);
     await Promise.all([...watches, tree].map((watch) => watch.close()));
     expect(consul.watch.stats().loops).toBe(0);
+  });
+
+  it('an HTML page from a proxy is a transient error: watch, config map and balancer stay alive (issue 10, item 2)', async () => {
+    const proxy = await startHttpProxy(agent.address);
+    const log = memoryLogger('warn');
+    try {
+      await using direct = new Consul({ address: agent.address, env: {} });
+      await using consul = new Consul({ address: proxy.url, env: {}, logger: log.logger });
+      await direct.kv.put('html/cfg/pool', '5');
+      await direct.agent.service.register({
+        Name: 'html-svc',
+        ID: 'html-svc-1',
+        Address: '127.0.0.1',
+        Port: 1,
+      });
+      const loop = { wait: '1s', backoff: fastBackoff } as const;
+      const watch = consul.watch.key('html/cfg/pool', loop);
+      const cfg = consul.configMap('html/cfg/', { decode: 'json', ...loop });
+      const lb = consul.balancer('html-svc', { passingOnly: false, watch: loop });
+      const errors: Error[] = [];
+      watch.on('error', (error) => errors.push(error));
+      const cfgErrors: Error[] = [];
+      cfg.on('error', (error) => cfgErrors.push(error));
+      const lbErrors: Error[] = [];
+      lb.on('error', (error) => lbErrors.push(error));
+      await Promise.all([watch.ready(), cfg.ready(), lb.ready()]);
+
+      // Every kind of read gets one HTML page from the proxy.
+      proxy.htmlNext(3, (method, path) => method === 'GET' && /^\/v1\/(kv|health)\//.test(path));
+      await direct.kv.put('html/cfg/pool', '6');
+      await direct.agent.service.register({
+        Name: 'html-svc',
+        ID: 'html-svc-2',
+        Address: '127.0.0.1',
+        Port: 2,
+      });
+      await until(watch, (value) => text(value) === '6', HANG_GUARD_MS);
+      await expectEventually(() => expect(cfg.get('pool')).toBe(6), HANG_GUARD_MS);
+      await expectEventually(() => expect(lb.instances()).toHaveLength(2), HANG_GUARD_MS);
+      expect(proxy.failed).toBe(3);
+      const reported = [...errors, ...cfgErrors, ...lbErrors];
+      expect(reported.length).toBeGreaterThanOrEqual(3);
+      for (const error of reported) {
+        expect(error).toBeInstanceOf(InvalidResponseError);
+        expect(isRetryable(error)).toBe(true);
+      }
+      expect(errors[0]?.message).toMatch(/not valid JSON: <html>/);
+      expect(watch.closed).toBe(false);
+      expect(cfg.closed).toBe(false);
+      expect(watch.state).toBe('live');
+      await direct.agent.service.deregister('html-svc-1');
+      await direct.agent.service.deregister('html-svc-2');
+      await Promise.all([watch.close(), cfg.close(), lb.close()]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('answers without X-Consul-Index are reported once and polled with backoff, not every 100 ms (issue 10, item 8)', async () => {
+    const proxy = await startHttpProxy(agent.address);
+    const log = memoryLogger('warn');
+    try {
+      await using direct = new Consul({ address: agent.address, env: {} });
+      await using consul = new Consul({ address: proxy.url, env: {}, logger: log.logger });
+      await direct.kv.put('noindex/key', 'a');
+      proxy.stripHeaders.add('x-consul-index');
+      const watch = consul.watch.key('noindex/key', { backoff: { initialDelay: 200, maxDelay: 400 } });
+      const errors: Error[] = [];
+      watch.on('error', (error) => errors.push(error));
+      expect(text(await watch.ready())).toBe('a');
+      // Data still flows: a change is picked up by the (slowed) poll.
+      await direct.kv.put('noindex/key', 'b');
+      await until(watch, (value) => text(value) === 'b', HANG_GUARD_MS);
+
+      // Over two seconds: at 100 ms a poll would send ~20 reads; backed off (≥ 200 ms, then
+      // ≥ 200 ms…), at most ~10. Reported once, not on every read.
+      const before = proxy.urls.length;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const reads = proxy.urls.length - before;
+      expect(reads).toBeGreaterThan(0);
+      expect(reads).toBeLessThanOrEqual(11);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(InvalidResponseError);
+      expect(errors[0]?.message).toMatch(/X-Consul-Index/);
+      expect(watch.lastError).toBe(errors[0]);
+      expect(log.lines.filter((line) => line.msg.includes('no index')).length).toBe(1);
+      expect(proxy.urls.every((url) => !url.includes('index='))).toBe(true);
+
+      // The proxy is fixed: the watch blocks again on the index.
+      proxy.stripHeaders.clear();
+      await expectEventually(() => expect(proxy.urls.slice(-1)[0]).toMatch(/[?&]index=\d+/), HANG_GUARD_MS);
+      await expectEventually(() => expect(watch.lastError).toBeUndefined(), HANG_GUARD_MS);
+      await watch.close();
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClosedError, Consul, PermissionDeniedError, type KVPair } from '../../src/index.js';
+import { BadRequestError, ClosedError, Consul, PermissionDeniedError, type KVPair } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
 import { memoryLogger } from '../support/logging.js';
@@ -386,31 +386,84 @@ describe('consul.watch on an ACL-enabled agent', () => {
     await agent?.stop();
   });
 
-  it('stops a watch denied by ACLs with PermissionDeniedError', async () => {
+  it('keeps a watch denied by ACLs alive, reporting each refusal, until a policy is granted (issue 10, item 6)', async () => {
     const log = memoryLogger('warn');
-    await using anonymous = new Consul({ address: agent.address, env: {}, logger: log.logger });
-    const watch = anonymous.watch.key('secret/key');
+    await using admin = new Consul({ address: agent.address, env: {}, token: agent.token ?? '' });
+    await admin.kv.put('secret/key', 'classified');
+    const token = await admin.acl.token.create({ Description: 'watch without rights yet' });
+    await using client = new Consul({
+      address: agent.address,
+      env: {},
+      token: token.SecretID,
+      logger: log.logger,
+    });
+    const watch = client.watch.key('secret/key', { backoff: { initialDelay: 50, maxDelay: 200 } });
     const errors: Error[] = [];
     watch.on('error', (error) => errors.push(error));
-    await expect(watch.ready()).rejects.toBeInstanceOf(PermissionDeniedError);
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toBeInstanceOf(PermissionDeniedError);
-    expect(watch.closed).toBe(true);
-    expect(anonymous.watch.stats().loops).toBe(0);
-    await expect(
-      (async () => {
-        for await (const value of watch) void value;
-      })(),
-    ).rejects.toBeInstanceOf(PermissionDeniedError);
-    expect(log.lines.some((line) => line.level === 50 && line.err?.type === 'PermissionDeniedError')).toBe(
+    const ready = watch.ready();
+
+    // Refused again and again: each refusal is reported, the watch stays open and says why.
+    await expectEventually(() => expect(errors.length).toBeGreaterThanOrEqual(3));
+    for (const error of errors) expect(error).toBeInstanceOf(PermissionDeniedError);
+    expect(watch.closed).toBe(false);
+    expect(watch.state).toBe('retrying');
+    expect(watch.lastError).toBeInstanceOf(PermissionDeniedError);
+    expect(client.watch.stats().loops).toBe(1);
+    expect(log.lines.some((line) => line.level === 40 && line.err?.type === 'PermissionDeniedError')).toBe(
       true,
     );
 
-    // The same query with a token that may read works: the failed loop was not kept.
-    await using admin = new Consul({ address: agent.address, env: {}, token: agent.token ?? '' });
-    await admin.kv.put('secret/key', 'classified');
-    const allowed = admin.watch.key('secret/key');
-    expect(text(await allowed.ready())).toBe('classified');
-    await allowed.close();
+    // The operator grants the policy: the same watch starts delivering, no restart needed.
+    const policy = await admin.acl.policy.create({
+      Name: `secret-read-${token.AccessorID.slice(0, 8)}`,
+      Rules: 'key_prefix "secret/" { policy = "read" }',
+    });
+    await admin.acl.token.update(token.AccessorID, { Policies: [{ ID: policy.ID }] });
+    expect(text(await ready)).toBe('classified');
+    expect(watch.state).toBe('live');
+    expect(watch.lastError).toBeUndefined();
+    await admin.kv.put('secret/key', 'updated');
+    await until(watch, (value) => text(value) === 'updated');
+    await watch.close();
+    expect(watch.state).toBe('closed');
+  });
+
+  it("with permissionDenied: 'fail', stops at the first refusal (what lock acquisition uses)", async () => {
+    await using anonymous = new Consul({
+      address: agent.address,
+      env: {},
+      logger: memoryLogger('warn').logger,
+    });
+    const watch = anonymous.watch.key('secret/key', { permissionDenied: 'fail' });
+    await expect(watch.ready()).rejects.toBeInstanceOf(PermissionDeniedError);
+    expect(watch.closed).toBe(true);
+    expect(watch.lastError).toBeInstanceOf(PermissionDeniedError);
+    expect(anonymous.watch.stats().loops).toBe(0);
+    expect(() => anonymous.watch.key('x', { permissionDenied: 'sometimes' as never })).toThrow(
+      /permissionDenied/,
+    );
+  });
+
+  it('still stops a watch on an error retrying cannot fix (a filter Consul cannot parse)', async () => {
+    await using admin = new Consul({
+      address: agent.address,
+      env: {},
+      token: agent.token ?? '',
+      logger: memoryLogger('warn').logger,
+    });
+    const watch = admin.watch.query({
+      endpoint: 'test.bad-filter',
+      params: {},
+      read: (options) => admin.health.service('web', { ...options, filter: 'Service.Service ==' }),
+    });
+    const errors: Error[] = [];
+    watch.on('error', (error) => errors.push(error));
+    // Consul 1.8.7 answers 500 to a bad filter; it is still the caller's input, never retried.
+    await expect(watch.ready()).rejects.toBeInstanceOf(BadRequestError);
+    expect(errors).toHaveLength(1);
+    expect(watch.closed).toBe(true);
+    expect(watch.state).toBe('closed');
+    expect(watch.lastError).toBe(errors[0]);
+    expect(admin.watch.stats().loops).toBe(0);
   });
 });
