@@ -8,8 +8,13 @@ import {
   resolveValue,
 } from '../../src/primitives/lock-options.js';
 import { electionAclRules, lockAclRules, semaphoreAclRules } from '../../src/primitives/lock-acl.js';
-import { abortable, boundedSignal, delay } from '../../src/primitives/lock-signals.js';
-import { retryDelayMs, safetyMarginMs, sessionChecks } from '../../src/primitives/session-keeper.js';
+import { abortable, boundedSignal, delay, graceSignal } from '../../src/primitives/lock-signals.js';
+import {
+  checksOutrunHolder,
+  retryDelayMs,
+  safetyMarginMs,
+  sessionChecks,
+} from '../../src/primitives/session-keeper.js';
 import { validationField } from '../support/validation.js';
 
 describe('resolveSessionOptions', () => {
@@ -75,12 +80,13 @@ describe('resolveSessionOptions', () => {
     expect(validationField(() => resolveValue(3 as unknown as string))).toBe('value');
   });
 
-  it('primitive watches read consistently, with a short pace and a capped backoff', () => {
+  it('primitive watches read consistently, with a short pace and a capped backoff, and fail on a 403', () => {
     expect(primitiveWatchOptions(undefined)).toEqual({
       consistency: 'consistent',
       wait: '15s',
       minInterval: 20,
       backoff: { maxDelay: '5s' },
+      permissionDenied: 'fail',
     });
     expect(primitiveWatchOptions('t').token).toBe('t');
   });
@@ -190,10 +196,61 @@ describe('ACL rules', () => {
 });
 
 describe('sessionChecks', () => {
-  it('binds serfHealth only when the lock-delay covers the TTL', () => {
-    expect(sessionChecks({ ttlMs: 15_000, lockDelayMs: 15_000 })).toEqual(['serfHealth']);
-    expect(sessionChecks({ ttlMs: 15_000, lockDelayMs: 1_000 })).toEqual([]);
-    expect(sessionChecks({ ttlMs: 15_000, lockDelayMs: 0, checks: ['mine'] })).toEqual(['mine']);
-    expect(sessionChecks({ ttlMs: 15_000, lockDelayMs: 60_000, checks: [] })).toEqual([]);
+  const lock = { lockDelayProtects: true } as const;
+  const semaphore = { lockDelayProtects: false } as const;
+
+  it('binds serfHealth to a lock only when the lock-delay covers the TTL', () => {
+    expect(sessionChecks({ ...lock, ttlMs: 15_000, lockDelayMs: 15_000 })).toEqual(['serfHealth']);
+    expect(sessionChecks({ ...lock, ttlMs: 15_000, lockDelayMs: 1_000 })).toEqual([]);
+    expect(sessionChecks({ ...lock, ttlMs: 15_000, lockDelayMs: 0, checks: ['mine'] })).toEqual(['mine']);
+    expect(sessionChecks({ ...lock, ttlMs: 15_000, lockDelayMs: 60_000, checks: [] })).toEqual([]);
+  });
+
+  it('never binds serfHealth to a semaphore by default: pruning frees slots whatever the lock-delay', () => {
+    expect(sessionChecks({ ...semaphore, ttlMs: 15_000, lockDelayMs: 15_000 })).toEqual([]);
+    expect(sessionChecks({ ...semaphore, ttlMs: 10_000, lockDelayMs: 60_000 })).toEqual([]);
+    expect(sessionChecks({ ...semaphore, ttlMs: 15_000, lockDelayMs: 0, checks: ['mine'] })).toEqual([
+      'mine',
+    ]);
+  });
+});
+
+describe('checksOutrunHolder', () => {
+  it('warns of explicit checks that can free the hold before the holder notices', () => {
+    const base = { ttlMs: 15_000, checks: ['mine'] };
+    expect(checksOutrunHolder({ ...base, lockDelayMs: 15_000, lockDelayProtects: true })).toBe(false);
+    expect(checksOutrunHolder({ ...base, lockDelayMs: 1_000, lockDelayProtects: true })).toBe(true);
+    // No lock-delay covers a semaphore's pruning.
+    expect(checksOutrunHolder({ ...base, lockDelayMs: 60_000, lockDelayProtects: false })).toBe(true);
+    expect(checksOutrunHolder({ ttlMs: 15_000, lockDelayMs: 0, lockDelayProtects: false, checks: [] })).toBe(
+      false,
+    );
+    expect(checksOutrunHolder({ ttlMs: 15_000, lockDelayMs: 0, lockDelayProtects: false })).toBe(false);
+  });
+});
+
+describe('graceSignal', () => {
+  it('aborts a grace period after its signal, or at once with another signal', async () => {
+    const controller = new AbortController();
+    const grace = graceSignal(controller.signal, 50);
+    controller.abort(new Error('stop'));
+    expect(grace.signal.aborted).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(grace.signal.aborted).toBe(true);
+    expect((grace.signal.reason as Error).message).toBe('stop');
+    grace.dispose();
+
+    const other = new AbortController();
+    const withOther = graceSignal(new AbortController().signal, 10_000, other.signal);
+    other.abort(new Error('session ended'));
+    expect(withOther.signal.aborted).toBe(true);
+    withOther.dispose();
+
+    const disposed = new AbortController();
+    const cleared = graceSignal(disposed.signal, 20);
+    cleared.dispose();
+    disposed.abort();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(cleared.signal.aborted).toBe(false);
   });
 });
