@@ -273,7 +273,10 @@ export class ConfigMap<T = string>
     this.#ending = { reason, failed };
     this.#signal?.removeEventListener('abort', this.#onAbort);
     for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(reason);
-    for (const iterator of this.#iterators) iterator.end(failed ? reason : undefined);
+    // Closed: a snapshot not read yet is stale, as with a watch. Failed: it was good data, and
+    // the error follows it.
+    for (const iterator of this.#iterators)
+      iterator.end(failed ? reason : undefined, { discardUnread: !failed });
     this.#iterators.clear();
   }
 

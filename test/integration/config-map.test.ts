@@ -265,8 +265,12 @@ describe('configMap', () => {
     const iterator = cfg[Symbol.asyncIterator]();
     await iterator.next();
     const pending = iterator.next();
+    // A second iterator with a snapshot it has not read when the map closes.
+    const unread = cfg[Symbol.asyncIterator]();
     await Promise.all([cfg.close(), cfg.close(), cfg[Symbol.asyncDispose]()]);
     await expect(pending).resolves.toEqual({ value: undefined, done: true });
+    // Closed means no more snapshots, not one more stale one.
+    await expect(unread.next()).resolves.toEqual({ value: undefined, done: true });
     expect(cfg.closed).toBe(true);
     expect(own.watch.stats().loops).toBe(0);
 
