@@ -47,7 +47,11 @@ import {
  * the defaults, 2 × TTL (Consul expires a TTL session up to twice its TTL after the last
  * renewal; 1.8 takes all of it) + lock-delay + up to 1 s of retry backoff, about 45–46 s;
  * with {@link FAST_FAILOVER} (a 2 s heartbeat check and a 1 s lock-delay) about 3.5 s, at
- * most 5 s. A clean `release()` hands over in milliseconds (no lock-delay).
+ * most 5 s. After the holder's node dies or is cut off from the servers: with the defaults
+ * `serfHealth` ends the session within seconds and the 15 s lock-delay keeps the key until
+ * the holder has given up (measured: next holder at about 21 s); with FAST_FAILOVER, whose
+ * session is not bound to `serfHealth`, the TTL decides (about 31 s). A clean `release()`
+ * hands over in milliseconds (no lock-delay).
  *
  * ACL policy (exact; `<node>` is the agent's node name):
  * ```hcl

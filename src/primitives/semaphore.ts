@@ -75,6 +75,14 @@ export function normalizeSemaphorePrefix(prefix: unknown): string {
  * The slot is lost when the session is (see {@link Lock}), when this session is removed from
  * `Holders`, or when its contender key is deleted.
  *
+ * Safety: a slot is freed by pruning a dead session, and no lock-delay covers pruning. So the
+ * session is never bound to `serfHealth` by default (a node cut off from the servers would
+ * lose its session within seconds while its holder still runs): only the TTL, which the
+ * holder's own deadline precedes, or the FAST_FAILOVER heartbeat check, which the holder
+ * guards the same way, can free a slot. The price: after a node failure the slot comes back
+ * after the session TTL (up to 2 × TTL), not in seconds. Explicit `checks` are logged as a
+ * warning. Fencing: see {@link Semaphore.fencingToken} (only at limit 1).
+ *
  * ACL policy (exact; `<node>` is the agent's node name):
  * ```hcl
  * key_prefix "<prefix>/" { policy = "write" }

@@ -32,11 +32,18 @@ export interface PrimitiveHost extends KeeperHost {
 
 /** Events of a lock, a semaphore and (as their base) an election. */
 export interface HeldEvents {
-  /** Acquired; with the fencing token of this acquisition. */
+  /**
+   * Acquired; with the fencing token of this acquisition (for a semaphore: its admission
+   * index, which is a fencing token only at limit 1).
+   */
   acquired: (fencingToken: bigint) => void;
   /** Lost while held (the signal was aborted with this error first). Not emitted on `release()`. */
   lost: (error: LockLostError) => void;
-  /** Released by `release()` (or `close()`, `withLock` finishing, disposal). */
+  /**
+   * Released by `release()` (or `close()`, `withLock` finishing, disposal): emitted as soon as
+   * Consul confirms the release, before the session is destroyed, so never after another
+   * holder's `acquired`.
+   */
   released: () => void;
   /** A background failure: a renewal, heartbeat or watch read that failed, a cleanup that failed. */
   error: (error: Error) => void;
