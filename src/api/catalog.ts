@@ -119,6 +119,30 @@ export function catalogRegistrationBody(entry: CatalogRegistration): CatalogRegi
   return body;
 }
 
+/**
+ * The datacenter for the body of a catalog write. Consul 1.8.7 ignores `?dc=` on
+ * `/v1/catalog/register` and `/v1/catalog/deregister` and reads only the body's `Datacenter`
+ * (checked against the agent: `?dc=dc2` deregistered the local node, a body `Datacenter:
+ * "dc2"` answered "No path to datacenter"), so the call's or the client's datacenter has to
+ * go into the body, or the write silently acts on the local datacenter.
+ *
+ * @throws ValidationError when the entry and the options name different datacenters
+ */
+function bodyDatacenter(
+  transport: Transport,
+  inEntry: string | undefined,
+  options: CallOptions,
+): string | undefined {
+  const fromOptions = transport.datacenterFor(options);
+  if (inEntry !== undefined && options.datacenter !== undefined && inEntry !== options.datacenter) {
+    throw new ValidationError(
+      'Datacenter',
+      `the entry names '${inEntry}' but the options name '${options.datacenter}'`,
+    );
+  }
+  return inEntry ?? fromOptions;
+}
+
 /** The `catalog` endpoint group. */
 export class Catalog {
   readonly #transport: Transport;
@@ -137,6 +161,8 @@ export class Catalog {
    */
   async register(entry: CatalogRegistration, options: CallOptions = {}): Promise<void> {
     const body = catalogRegistrationBody(entry);
+    const datacenter = bodyDatacenter(this.#transport, entry.Datacenter, options);
+    if (datacenter !== undefined) body.Datacenter = datacenter;
     await this.#transport.request({
       method: 'PUT',
       path: '/v1/catalog/register',
@@ -163,10 +189,13 @@ export class Catalog {
       throw new ValidationError('entry', 'give ServiceID or CheckID, not both');
     }
     if (entry.Datacenter !== undefined) requireName('Datacenter', entry.Datacenter);
+    const body: CatalogDeregistration = { ...entry };
+    const datacenter = bodyDatacenter(this.#transport, entry.Datacenter, options);
+    if (datacenter !== undefined) body.Datacenter = datacenter;
     await this.#transport.request({
       method: 'PUT',
       path: '/v1/catalog/deregister',
-      body: { json: { ...entry } },
+      body: { json: body },
       call: options,
       idempotent: true,
       response: 'none',

@@ -139,6 +139,22 @@ export class Transport {
     return this.closed;
   }
 
+  /**
+   * The datacenter a call addresses: its own `datacenter` option, else the client's, else
+   * `undefined` (the agent's own). For the endpoints Consul routes by a body field instead
+   * of `?dc=` (catalog register/deregister in 1.8), the api layer writes it into the body.
+   *
+   * @throws ValidationError for a datacenter that is not a non-empty string
+   */
+  datacenterFor(options: { datacenter?: string } | undefined): string | undefined {
+    const datacenter = options?.datacenter;
+    if (datacenter === undefined) return this.config.datacenter;
+    if (typeof datacenter !== 'string' || datacenter.trim() === '') {
+      throw new ValidationError('datacenter', 'must be a non-empty string');
+    }
+    return datacenter;
+  }
+
   /** Current counters. */
   stats(): TransportStats {
     const a = this.shortPool.stats;
@@ -219,7 +235,7 @@ export class Transport {
     const options = read ?? spec.call ?? {};
     const parts: string[] = [];
     for (const [name, value] of Object.entries(spec.query ?? {})) appendQuery(parts, name, value);
-    const datacenter = options.datacenter ?? this.config.datacenter;
+    const datacenter = this.datacenterFor(options);
     if (datacenter !== undefined) appendQuery(parts, 'dc', datacenter);
 
     const callTimeoutMs =

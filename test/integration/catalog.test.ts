@@ -214,3 +214,83 @@ describe('catalog', () => {
     await expectInvalid(consul, () => catalog.services({ nodeMeta: { '': 'x' } }), 'nodeMeta');
   });
 });
+
+describe('catalog writes addressed to another datacenter (issue 10, item 14)', () => {
+  let consul: Consul;
+  let inDc2: Consul;
+  const nodes: string[] = [];
+
+  beforeAll(() => {
+    consul = new Consul({ address: sharedConsulAddress(), env: {} });
+    inDc2 = new Consul({ address: sharedConsulAddress(), env: {}, datacenter: 'dc2', retry: { retries: 0 } });
+  });
+  afterAll(async () => {
+    for (const node of nodes) await consul.catalog.deregister({ Node: node });
+    await Promise.all([consul.close(), inDc2.close()]);
+  });
+
+  const noPath = { status: 500, body: expect.stringMatching(/No path to datacenter/) as unknown };
+  const localNode = async (node: string) =>
+    (await consul.catalog.nodes()).some((entry) => entry.Node === node);
+
+  it('a deregister for dc2 never deletes the local node of that name; Consul refuses the unknown dc', async () => {
+    const node = uniqueName('dc-trap');
+    nodes.push(node);
+    await consul.catalog.register({ Node: node, Address: '192.0.2.30' });
+    expect(await localNode(node)).toBe(true);
+
+    await expect(consul.catalog.deregister({ Node: node }, { datacenter: 'dc2' })).rejects.toMatchObject(
+      noPath,
+    );
+    await expect(inDc2.catalog.deregister({ Node: node })).rejects.toMatchObject(noPath);
+    expect(await localNode(node)).toBe(true);
+  });
+
+  it('a register for dc2 does not create the node locally', async () => {
+    const node = uniqueName('dc-trap-reg');
+    nodes.push(node);
+    await expect(
+      consul.catalog.register({ Node: node, Address: '192.0.2.31' }, { datacenter: 'dc2' }),
+    ).rejects.toMatchObject(noPath);
+    await expect(inDc2.catalog.register({ Node: node, Address: '192.0.2.31' })).rejects.toMatchObject(noPath);
+    expect(await localNode(node)).toBe(false);
+    // An entry naming its datacenter wins over the client's default, and a local one works.
+    await inDc2.catalog.register({ Node: node, Address: '192.0.2.31', Datacenter: 'dc1' });
+    expect(await localNode(node)).toBe(true);
+  });
+
+  it('conflicting datacenters in the entry and the options, and an empty one, are refused before sending', async () => {
+    await expectInvalid(
+      consul,
+      () =>
+        consul.catalog.register(
+          { Node: 'n', Address: '192.0.2.32', Datacenter: 'dc1' },
+          { datacenter: 'dc2' },
+        ),
+      'Datacenter',
+    );
+    await expectInvalid(
+      consul,
+      () => consul.catalog.deregister({ Node: 'n' }, { datacenter: '' }),
+      'datacenter',
+    );
+    await expectInvalid(consul, () => consul.kv.get('x', { datacenter: ' ' }), 'datacenter');
+  });
+
+  it('config entry writes, which Consul 1.8 applies locally whatever dc says, refuse a datacenter', async () => {
+    await expectInvalid(
+      consul,
+      () =>
+        consul.configEntry.set(
+          { Kind: 'service-defaults', Name: 'web', Protocol: 'http' },
+          { datacenter: 'dc2' },
+        ),
+      'datacenter',
+    );
+    await expectInvalid(
+      consul,
+      () => consul.configEntry.delete('service-defaults', 'web', { datacenter: 'dc2' }),
+      'datacenter',
+    );
+  });
+});
