@@ -288,7 +288,8 @@ export {
 export { Connect, ConnectCA } from './api/connect.js';
 export { ConnectIntentions } from './api/connect-intentions.js';
 export { AgentConnect } from './api/agent-connect.js';
-export type { AgentTokenKind } from './api/agent.js';
+export type { AgentTokenKind, AgentServiceReadOptions } from './api/agent.js';
+export type { AgentWatchOptions } from './watch/watches.js';
 export type {
   Intention,
   IntentionAction,

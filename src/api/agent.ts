@@ -6,18 +6,26 @@
  */
 import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
-import type { CallOptions } from '../transport/types.js';
+import type { CallOptions, ReadOptions } from '../transport/types.js';
 import { AgentChecks } from './agent-checks.js';
 import { AgentConnect } from './agent-connect.js';
 import { AgentServices } from './agent-services.js';
 import type {
+  AgentService,
   AgentForceLeaveOptions,
   AgentJoinOptions,
   AgentMember,
   AgentMembersOptions,
   AgentSelf,
 } from './agent-types.js';
+import { read, type ConsulRead } from './read.js';
 import { requireName, segment } from './validate.js';
+
+/**
+ * Options of {@link Agent.readService}: hash-based blocking (`hash`, `wait`) instead of an
+ * index, as the agent's local service endpoint offers.
+ */
+export type AgentServiceReadOptions = Omit<ReadOptions, 'index' | 'consistency' | 'filter' | 'cached'>;
 
 /**
  * Which of the agent's ACL tokens `agent.updateToken` sets (Consul 1.4.3+ names):
@@ -44,6 +52,36 @@ export class Agent {
     this.service = new AgentServices(transport);
     this.check = new AgentChecks(transport);
     this.connect = new AgentConnect(transport);
+  }
+
+  /**
+   * Reads one service of this agent by ID, as `agent.service.get` does, but as a blocking
+   * read: the endpoint blocks on a content hash, not an index. Pass the previous answer's
+   * `meta.contentHash` as `hash` (with a `wait`) and the read returns when the service's
+   * definition or health differs. `undefined` (at once, with no hash) when the agent does not
+   * know the service.
+   *
+   * @example
+   * ```ts
+   * const { meta } = await consul.agent.readService('web-1').withMeta();
+   * const next = await consul.agent.readService('web-1', { hash: meta.contentHash, wait: '30s' });
+   * ```
+   */
+  readService(
+    serviceId: string,
+    options: AgentServiceReadOptions = {},
+  ): ConsulRead<AgentService | undefined> {
+    return read<AgentService | undefined, AgentService | undefined>(
+      this.#transport,
+      {
+        method: 'GET',
+        path: `/v1/agent/service/${segment('serviceId', serviceId)}`,
+        read: options,
+        allowNotFound: true,
+        response: 'json',
+      },
+      (body) => body,
+    );
   }
 
   /**

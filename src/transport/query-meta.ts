@@ -18,6 +18,8 @@ export interface QueryMeta {
   cacheHit?: boolean;
   /** `Age`: seconds since the cached answer was fetched (`?cached` reads). */
   cacheAgeSeconds?: number;
+  /** `X-Consul-ContentHash`: hash of the answer, from endpoints with hash-based blocking; pass it back as `hash`. */
+  contentHash?: string;
 }
 
 type HeaderBag = Record<string, string | string[] | undefined>;
@@ -42,5 +44,7 @@ export function parseQueryMeta(headers: HeaderBag): QueryMeta {
   if (cache !== undefined) meta.cacheHit = cache.toUpperCase() === 'HIT';
   const age = header(headers, 'age');
   if (age !== undefined && age !== '') meta.cacheAgeSeconds = Number(age);
+  const contentHash = header(headers, 'x-consul-contenthash');
+  if (contentHash !== undefined && contentHash !== '') meta.contentHash = contentHash;
   return meta;
 }

@@ -40,6 +40,12 @@ export interface ReadOptions extends CallOptions {
   filter?: string;
   /** Answer from the agent's cache where the endpoint supports `?cached`. */
   cached?: boolean;
+  /**
+   * Hash-based blocking query, for the agent endpoints that block on a content hash instead
+   * of an index (`/v1/agent/service/:id`): wait until the answer's hash differs from this
+   * (or `wait` elapses). Pass the `contentHash` of a previous answer's {@link QueryMeta}.
+   */
+  hash?: string;
 }
 
 /** The HTTP methods Consul's API uses. */

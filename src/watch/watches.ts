@@ -4,6 +4,10 @@
  *
  * @packageDocumentation
  */
+import type { Agent } from '../api/agent.js';
+import type { AgentService } from '../api/agent-types.js';
+import type { CARootList, LeafCert } from '../api/connect-types.js';
+import { ConsulRead } from '../api/read.js';
 import type { Catalog } from '../api/catalog.js';
 import { tagQuery } from '../api/catalog-query.js';
 import type { Node } from '../api/catalog-types.js';
@@ -24,6 +28,22 @@ export interface WatchSources {
   readonly health: Health;
   readonly catalog: Catalog;
   readonly event: Events;
+  readonly agent: Agent;
+}
+
+/**
+ * Options of the watches on the local agent's own state (`agentService`, `connectRoots`,
+ * `connectLeaf`): the agent answers itself, so there is no datacenter, consistency mode or
+ * cache to choose.
+ */
+export type AgentWatchOptions = Omit<WatchOptions, 'datacenter' | 'consistency'>;
+
+function rejectAgentLocal(options: AgentWatchOptions, what: string): void {
+  const extra = options as WatchOptions & CachedWatchOptions;
+  for (const field of ['datacenter', 'consistency', 'cached'] as const) {
+    if (extra[field] !== undefined)
+      throw new ValidationError(field, `${what} is the local agent's own; it cannot be set`);
+  }
 }
 
 /** Options of watches on endpoints the agent can answer from its cache. */
@@ -216,6 +236,89 @@ export class Watches {
         params: { name },
         indexMode: 'opaque',
         read: (read) => events.list({ ...read, ...(name !== undefined && { name }) }),
+      },
+      options,
+    );
+  }
+
+  /**
+   * Watches one service registered on the local agent (`/v1/agent/service/:id`): its
+   * definition as the agent holds it, or `undefined` while the agent does not know it. The
+   * endpoint blocks on a content hash (`X-Consul-ContentHash`) rather than an index; the
+   * loop passes the hash back as `hash`, so a change to the service returns at once and
+   * nothing else does. While the service is missing Consul answers 404 without a hash, so
+   * the loop falls back to paced polling (and says so) until it is registered.
+   *
+   * @example
+   * ```ts
+   * consul.watch.agentService('web-1').on('change', (service) => console.log(service?.Tags));
+   * ```
+   * @throws ValidationError for an empty ID or one with `/`, or malformed options
+   */
+  agentService(id: string, options: AgentWatchOptions = {}): Watch<AgentService | undefined> {
+    segment('id', id);
+    rejectAgentLocal(options, 'an agent service');
+    const agent = this.#sources.agent;
+    // The loop speaks indexes; the hash (a 64-bit hex value) travels as an opaque index,
+    // compared only for equality, and goes back to Consul exactly as Consul wrote it.
+    let last: { index: bigint; hash: string } | undefined;
+    return this.#engine.watch(
+      {
+        endpoint: 'agent.service',
+        params: { id },
+        indexMode: 'opaque',
+        read: ({ index, ...rest }) => {
+          const asIndex = index === undefined ? 0n : BigInt(index);
+          const hash =
+            asIndex === 0n ? undefined : last?.index === asIndex ? last.hash : asIndex.toString(16);
+          const answer = agent
+            .readService(id, { ...rest, ...(hash !== undefined && { hash }) })
+            .withMeta()
+            .then(({ data, meta }) => {
+              const { index: _unused, ...other } = meta;
+              if (meta.contentHash === undefined || !/^[0-9a-f]+$/i.test(meta.contentHash)) {
+                return { data, meta: other };
+              }
+              const received = BigInt(`0x${meta.contentHash}`);
+              last = { index: received, hash: meta.contentHash };
+              return { data, meta: { ...other, index: received } };
+            });
+          return new ConsulRead(answer);
+        },
+      },
+      options,
+    );
+  }
+
+  /**
+   * Watches the Connect CA roots as the local agent caches them
+   * (`/v1/agent/connect/ca/roots`); a change means a root was added, rotated or removed.
+   */
+  connectRoots(options: AgentWatchOptions = {}): Watch<CARootList> {
+    rejectAgentLocal(options, "the agent's CA roots");
+    const connect = this.#sources.agent.connect;
+    return this.#engine.watch(
+      { endpoint: 'agent.connect.roots', params: {}, read: (read) => connect.roots(read) },
+      options,
+    );
+  }
+
+  /**
+   * Watches the leaf certificate the local agent holds for `service`
+   * (`/v1/agent/connect/ca/leaf/:service`); the agent renews it before it expires and after
+   * a root rotation, and each renewal is a change. Needs `service:write` on the service.
+   *
+   * @throws ValidationError for an empty service name or one with `/`, or malformed options
+   */
+  connectLeaf(service: string, options: AgentWatchOptions = {}): Watch<LeafCert> {
+    segment('service', service);
+    rejectAgentLocal(options, 'a leaf certificate');
+    const connect = this.#sources.agent.connect;
+    return this.#engine.watch(
+      {
+        endpoint: 'agent.connect.leaf',
+        params: { service },
+        read: (read) => connect.leaf(service, read),
       },
       options,
     );

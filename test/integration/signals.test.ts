@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Consul } from '../../src/index.js';
 import { sharedConsulAddress } from '../support/consul.js';
 import { killIfRunning, spawnTs, type TsChild } from '../support/child-process.js';
+import { waitFor } from '../support/wait.js';
 import { instanceIds, timing, uniqueServiceName } from '../fixtures/registration-helpers.js';
 
 const fixture = 'test/fixtures/registration-signals-child.ts';
@@ -88,4 +89,36 @@ describe('SIGTERM with a registered service', () => {
       }, 60_000);
     }
   }
+});
+
+describe('a second SIGTERM during the drain', () => {
+  it('with signal-exit loaded, ends the process at once through signal-exit', async () => {
+    const name = uniqueServiceName('sig-second');
+    const child = spawnTs(fixture, {
+      CONSUL_HTTP_ADDR: sharedConsulAddress(),
+      SERVICE_NAME: name,
+      MODE: 'signal-exit',
+      ORDER: 'before',
+      DRAIN_DELAY: '20s',
+    });
+    children.push(child);
+    const id = (await child.line('READY ', 60_000)).slice('READY '.length);
+    try {
+      child.child.kill('SIGTERM');
+      await waitFor('critical while draining', async () => {
+        const checks = await consul.agent.check.list();
+        return checks[`service:${id}:ttl`]?.Status === 'critical';
+      });
+      expect(child.child.exitCode).toBeNull();
+      const second = performance.now();
+      child.child.kill('SIGTERM');
+      expect(await child.exited).toEqual({ code: null, signal: 'SIGTERM' });
+      // Well before the 20 s drain would have ended.
+      expect(performance.now() - second).toBeLessThan(10_000);
+      expect(child.lines).toContain('EXIT HOOK SIGTERM');
+      expect(child.lines).not.toContain('DEREGISTERED');
+    } finally {
+      await consul.agent.service.deregister(id);
+    }
+  }, 60_000);
 });
