@@ -6,10 +6,12 @@
 import type { BenchScenario } from '../types.js';
 import { distinctKeys } from './distinct-keys.js';
 import { fanout } from './fanout.js';
+import { h2VsH1 } from './h2-vs-h1.js';
 import { idleCost } from './idle.js';
 import { kvThroughput } from './kv-throughput.js';
 import { lockFailover } from './lock-failover.js';
 import { lockHandover } from './lock-handover.js';
+import { watchBudget } from './watch-budget.js';
 
 export const scenarios: readonly BenchScenario[] = [
   kvThroughput,
@@ -18,4 +20,6 @@ export const scenarios: readonly BenchScenario[] = [
   idleCost,
   lockHandover,
   lockFailover,
+  watchBudget,
+  h2VsH1,
 ];
