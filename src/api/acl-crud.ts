@@ -11,7 +11,7 @@ import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { CallOptions, QueryValue, ReadOptions } from '../transport/types.js';
 import { read, readAs, type ConsulRead } from './read.js';
-import { segment } from './validate.js';
+import { localOnly, segment } from './validate.js';
 
 /**
  * Checks the part of a policy or role body that both share: an object whose `Name` follows
@@ -71,7 +71,7 @@ export class AclObjectEndpoints<T, Req> {
       method: 'PUT',
       path: this.#path,
       body: { json: this.#body(request) },
-      call: options,
+      call: localOnly(options, 'ACL writes'),
       response: 'json',
     });
     return response.body;
@@ -102,7 +102,7 @@ export class AclObjectEndpoints<T, Req> {
       method: 'PUT',
       path,
       body: { json: { ...this.#body(request), ID: id } },
-      call: options,
+      call: localOnly(options, 'ACL writes'),
       idempotent: true,
       response: 'json',
     });
@@ -113,7 +113,7 @@ export class AclObjectEndpoints<T, Req> {
     const response = await this.#transport.request<boolean>({
       method: 'DELETE',
       path: `${this.#path}/${segment('id', id)}`,
-      call: options,
+      call: localOnly(options, 'ACL writes'),
       idempotent: true,
       response: 'json',
     });

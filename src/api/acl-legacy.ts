@@ -10,7 +10,7 @@ import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { CallOptions, ReadOptions } from '../transport/types.js';
 import { read, type ConsulRead } from './read.js';
-import { requireName, segment } from './validate.js';
+import { localOnly, requireName, segment } from './validate.js';
 
 /** Type of a legacy ACL token. */
 export type LegacyAclType = 'client' | 'management';
@@ -75,7 +75,7 @@ export class ACLLegacy {
       method: 'PUT',
       path: '/v1/acl/create',
       body: { json: legacyBody(request) },
-      call: options,
+      call: localOnly(options, 'ACL writes'),
       response: 'json',
     });
     return response.body.ID;
@@ -94,7 +94,7 @@ export class ACLLegacy {
       method: 'PUT',
       path: '/v1/acl/update',
       body: { json: body },
-      call: options,
+      call: localOnly(options, 'ACL writes'),
       idempotent: true,
       response: 'json',
     });
@@ -106,7 +106,7 @@ export class ACLLegacy {
     const response = await this.#transport.request<boolean>({
       method: 'PUT',
       path: `/v1/acl/destroy/${segment('id', id)}`,
-      call: options,
+      call: localOnly(options, 'ACL writes'),
       idempotent: true,
       response: 'json',
     });
@@ -130,7 +130,7 @@ export class ACLLegacy {
     const response = await this.#transport.request<{ ID: string }>({
       method: 'PUT',
       path: `/v1/acl/clone/${segment('id', id)}`,
-      call: options,
+      call: localOnly(options, 'ACL writes'),
       response: 'json',
     });
     return response.body.ID;

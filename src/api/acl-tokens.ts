@@ -8,7 +8,7 @@ import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { CallOptions, ReadOptions } from '../transport/types.js';
 import { read, readAs, type ConsulRead } from './read.js';
-import { requireName, segment } from './validate.js';
+import { localOnly, requireName, segment } from './validate.js';
 
 /** A reference to a policy or role: by `ID`, by `Name`, or both (Consul fills in the other). */
 export interface ACLLink {
@@ -190,7 +190,7 @@ export class ACLTokens {
       method: 'PUT',
       path: '/v1/acl/token',
       body: { json: tokenBody(request, false) },
-      call: options,
+      call: localOnly(options, 'ACL writes'),
       response: 'json',
     });
     return response.body;
@@ -235,7 +235,7 @@ export class ACLTokens {
       method: 'PUT',
       path: `/v1/acl/token/${id}`,
       body: { json: body },
-      call: options,
+      call: localOnly(options, 'ACL writes'),
       // The same full replacement applied twice leaves the same token.
       idempotent: true,
       response: 'json',
@@ -250,7 +250,7 @@ export class ACLTokens {
       method: 'PUT',
       path: `/v1/acl/token/${segment('accessorId', accessorId)}/clone`,
       body: { json: Description === undefined ? {} : { Description } },
-      call,
+      call: localOnly(call, 'ACL writes'),
       response: 'json',
     });
     return response.body;
@@ -261,7 +261,7 @@ export class ACLTokens {
     const response = await this.#transport.request<boolean>({
       method: 'DELETE',
       path: `/v1/acl/token/${segment('accessorId', accessorId)}`,
-      call: options,
+      call: localOnly(options, 'ACL writes'),
       idempotent: true,
       response: 'json',
     });

@@ -13,7 +13,7 @@ import {
   type StoredConfigEntry,
 } from './config-entry-types.js';
 import { read, type ConsulRead } from './read.js';
-import { segment, uint64 } from './validate.js';
+import { localOnly, segment, uint64 } from './validate.js';
 
 /** Options of {@link ConfigEntries.set}. */
 export interface ConfigEntrySetOptions extends CallOptions {
@@ -49,22 +49,6 @@ function validateEntry(entry: ConfigEntry): ConfigEntry {
     }
   }
   return entry;
-}
-
-/**
- * Consul 1.8.7 applies config entry writes in the agent's own datacenter whatever `?dc=`
- * says (checked against the agent: `PUT /v1/config?dc=dc2` answered `true` and wrote
- * locally), and the body has no datacenter field. A per-call datacenter would be silently
- * ignored, so it is refused; entries reach other datacenters by replication from the
- * primary.
- */
-function refuseDatacenter(options: CallOptions): void {
-  if (options.datacenter !== undefined) {
-    throw new ValidationError(
-      'datacenter',
-      "Consul writes config entries in the agent's own datacenter and ignores this option; send the write through an agent of that datacenter",
-    );
-  }
 }
 
 /** The `config` endpoint group: `consul.configEntry`. */
@@ -120,7 +104,7 @@ export class ConfigEntries {
    */
   async set(entry: ConfigEntry, options: ConfigEntrySetOptions = {}): Promise<boolean> {
     const { cas, ...call } = options;
-    refuseDatacenter(call);
+    localOnly(call, 'config entry writes');
     const body = validateEntry(entry);
     const response = await this.#transport.request<boolean>({
       method: 'PUT',
@@ -137,7 +121,7 @@ export class ConfigEntries {
   /** Deletes an entry; deleting one that does not exist is not an error. */
   async delete(kind: ConfigEntryKind, name: string, options: CallOptions = {}): Promise<void> {
     const path = `/v1/config/${validateKind(kind)}/${segment('name', name)}`;
-    refuseDatacenter(options);
+    localOnly(options, 'config entry writes');
     await this.#transport.request({
       method: 'DELETE',
       path,

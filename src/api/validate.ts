@@ -50,3 +50,20 @@ export function uint64(field: string, value: bigint | number | string): bigint {
     throw new ValidationError(field, `${result} is outside the uint64 range`);
   return result;
 }
+
+/**
+ * Refuses a per-call `datacenter` on a write that Consul 1.8.7 applies in the agent's own
+ * datacenter whatever `?dc=` says (checked against the agent for ACL and config entry
+ * writes), so the option cannot be silently ignored. Returns the options unchanged.
+ *
+ * @param what - the writes concerned, for the message
+ */
+export function localOnly<T extends { datacenter?: string }>(options: T, what: string): T {
+  if (options.datacenter !== undefined) {
+    throw new ValidationError(
+      'datacenter',
+      `Consul applies ${what} in the agent's own datacenter and ignores this option; send the write through an agent of that datacenter`,
+    );
+  }
+  return options;
+}

@@ -7,6 +7,7 @@ import {
   type ACLPolicy,
 } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
+import { expectInvalid } from '../support/validation.js';
 
 describe('acl (dedicated agent, default deny)', () => {
   let agent: ConsulInstance;
@@ -26,6 +27,36 @@ describe('acl (dedicated agent, default deny)', () => {
     await consul?.close();
     await anonymous?.close();
     await agent?.stop();
+  });
+
+  it('refuses a datacenter on ACL writes, which Consul 1.8.7 applies locally whatever dc says (issue 10, item 14)', async () => {
+    // The premise, against the real agent: `?dc=dc2` is ignored and the policy is created here.
+    const probe = await fetch(`${agent.address}/v1/acl/policy?dc=dc2`, {
+      method: 'PUT',
+      headers: { 'x-consul-token': masterToken },
+      body: JSON.stringify({ Name: 'dc-probe', Rules: '' }),
+    });
+    expect(probe.status).toBe(200);
+    const created = (await probe.json()) as { ID: string };
+    expect((await consul.acl.policy.read(created.ID)).Name).toBe('dc-probe');
+    await consul.acl.policy.delete(created.ID);
+
+    const dc2 = { datacenter: 'dc2' };
+    await expectInvalid(consul, () => consul.acl.policy.create({ Name: 'p', Rules: '' }, dc2), 'datacenter');
+    await expectInvalid(
+      consul,
+      () => consul.acl.policy.delete('00000000-0000-0000-0000-000000000001', dc2),
+      'datacenter',
+    );
+    await expectInvalid(consul, () => consul.acl.role.create({ Name: 'r' }, dc2), 'datacenter');
+    await expectInvalid(consul, () => consul.acl.token.create({ Description: 't' }, dc2), 'datacenter');
+    await expectInvalid(
+      consul,
+      () => consul.acl.token.delete('00000000-0000-0000-0000-000000000001', dc2),
+      'datacenter',
+    );
+    await expectInvalid(consul, () => consul.acl.legacy.create({ Name: 'l' }, dc2), 'datacenter');
+    expect(await consul.acl.policy.list()).not.toContainEqual(expect.objectContaining({ Name: 'p' }));
   });
 
   it('runs the legacy API: create, info, update, list, clone, destroy', async () => {
