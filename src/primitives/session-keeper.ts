@@ -109,6 +109,11 @@ export function checksOutrunHolder(settings: {
   return !settings.lockDelayProtects || settings.lockDelayMs < settings.ttlMs;
 }
 
+/** Time bound of a call that undoes an abandoned write. */
+function undoTimeoutMs(settings: { ttlMs: number }): number {
+  return Math.min(settings.ttlMs, 10_000);
+}
+
 /** The part of the bound taken off as a safety margin. */
 export function safetyMarginMs(ttlMs: number): number {
   return Math.min(ttlMs * 0.05, 500);
@@ -219,7 +224,14 @@ export class SessionKeeper extends EventEmitter<SessionKeeperEvents> {
         throw new ValidationError('heartbeat', 'needs the agent API (consul.agent)');
       const check = new HeartbeatCheck(host.agent, settings.heartbeat, settings.token);
       const sentAt = performance.now();
-      await check.register(settings.description, { signal });
+      await undoIfAbandoned(
+        host,
+        settings,
+        'a heartbeat check registration',
+        check.register(settings.description, {}),
+        signal,
+        () => check.deregister({ timeout: undoTimeoutMs(settings) }),
+      );
       heartbeat = { check, sentAt };
     }
     const request: SessionCreateRequest = {
@@ -241,7 +253,15 @@ export class SessionKeeper extends EventEmitter<SessionKeeperEvents> {
     const sentAt = performance.now();
     let id: string;
     try {
-      id = await createSession(host, request, settings, signal);
+      const token = settings.token !== undefined ? { token: settings.token } : {};
+      id = await undoIfAbandoned(
+        host,
+        settings,
+        'a session create',
+        host.session.create(request, token),
+        signal,
+        (orphan) => host.session.destroy(orphan, { timeout: undoTimeoutMs(settings), ...token }),
+      );
     } catch (error) {
       if (heartbeat) await deregisterQuietly(host.logger, heartbeat.check, settings.ttlMs);
       throw error;
@@ -428,42 +448,40 @@ export class SessionKeeper extends EventEmitter<SessionKeeperEvents> {
 }
 
 /**
- * Sends `session/create` without tying the request to `signal`: an aborted request may still
- * have created the session, and only its answer names it. The caller is released as soon as
- * `signal` aborts; the answer, when it comes, is destroyed so that no orphan session holds
- * on for up to 2 × TTL.
+ * Awaits a write that creates something (a session, the heartbeat check) without tying the
+ * request to `signal`: an aborted request may still have been applied, and only its answer
+ * names what it made. The caller is released as soon as `signal` aborts; the answer, when it
+ * comes, is undone so that nothing is left behind (an orphan session would hold on for up to
+ * 2 × TTL). A failed undo is logged and reported through `onBackgroundError`.
  */
-async function createSession(
+async function undoIfAbandoned<T>(
   host: KeeperHost,
-  request: SessionCreateRequest,
   settings: SessionKeeperSettings,
+  what: string,
+  write: Promise<T>,
   signal: AbortSignal,
-): Promise<string> {
-  const token = settings.token !== undefined ? { token: settings.token } : {};
-  const creating = host.session.create(request, token);
+  undo: (made: T) => Promise<unknown>,
+): Promise<T> {
   try {
-    return await abortable(creating, signal);
+    return await abortable(write, signal);
   } catch (error) {
     if (!signal.aborted) throw error;
-    void creating.then(
-      async (orphan) => {
+    void write.then(
+      async (made) => {
         try {
-          await host.session.destroy(orphan, { timeout: Math.min(settings.ttlMs, 10_000), ...token });
-          host.logger.debug(
-            { session: orphan },
-            'consulkit: destroyed a session created after its acquisition ended',
-          );
-        } catch (destroyError) {
+          await undo(made);
+          host.logger.debug(`consulkit: undid ${what}, which answered after its acquisition ended`);
+        } catch (undoError) {
           host.logger.warn(
-            { err: destroyError, session: orphan },
-            'consulkit: destroying a session created after its acquisition ended failed; it expires on its own',
+            { err: undoError },
+            `consulkit: undoing ${what}, which answered after its acquisition ended, failed`,
           );
-          settings.onBackgroundError?.(destroyError);
+          settings.onBackgroundError?.(undoError);
         }
       },
-      (createError: unknown) => {
-        // The acquisition already ended with the abort; a create that failed left nothing behind.
-        host.logger.debug({ err: createError }, 'consulkit: an abandoned session create failed');
+      (writeError: unknown) => {
+        // The acquisition already ended with the abort; a write that failed left nothing behind.
+        host.logger.debug({ err: writeError }, `consulkit: an abandoned ${what} failed`);
       },
     );
     throw error;

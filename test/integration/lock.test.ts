@@ -590,6 +590,37 @@ describe('lock: an acquisition that ends while its writes are in flight', () => 
   }, 30_000);
 });
 
+describe('lock: heartbeat registration answered after the acquisition ended', () => {
+  it('the heartbeat instance registered late is removed once its answer comes', async () => {
+    const relay = await startSlowAnswers(sharedConsulAddress());
+    try {
+      const serviceName = uniqueName('hb-late');
+      relay.slow((method, path) => method === 'PUT' && path === '/v1/agent/service/register', 1_500);
+      const lock = clients
+        .create({ address: relay.url })
+        .lock(key('slow-heartbeat'), { ...fast, heartbeat: { ttl: '2s', serviceName } });
+      await expect(lock.acquire({ timeout: 300 })).rejects.toBeInstanceOf(TimeoutError);
+      const consul = clients.create();
+      const instances = async (): Promise<number> =>
+        Object.values(await consul.agent.service.list()).filter((service) => service.Service === serviceName)
+          .length;
+      // The agent registered it (only the answer is held back)...
+      await waitFor('the agent to answer the registration', () =>
+        relay.answered.some((entry) => entry.path === '/v1/agent/service/register'),
+      );
+      // ...and consulkit removes it once the late answer arrives (the agent would reap it only
+      // a minute after its check turned critical).
+      await waitFor(
+        'the late heartbeat instance to be removed',
+        async () => (await instances()) === 0,
+        10_000,
+      );
+    } finally {
+      await relay.close();
+    }
+  }, 30_000);
+});
+
 describe('lock: session checks are exactly what was asked for', () => {
   it('explicit checks become NodeChecks as given, with no serfHealth added (Consul 1.8 adds it to a legacy Checks list)', async () => {
     const consul = clients.create();
