@@ -26,11 +26,11 @@ describe('snapshot (dedicated agent)', () => {
 
   it('saves to a stream and a file, and a restore drops the writes made since', async () => {
     await consul.kv.put('snap/kept', 'before');
-    const { data: kept, meta } = await consul.kv.get('snap/kept').withMeta();
+    const kept = await consul.kv.get('snap/kept');
 
     const saved = await consul.snapshot.save();
     expect(saved.index).toBeGreaterThanOrEqual(kept!.ModifyIndex);
-    expect(saved.index).toBeLessThanOrEqual(meta.index!);
+    // Not bounded above: the agent's own writes (coordinates, anti-entropy) move the index on.
     const archive = Buffer.concat(await saved.stream.toArray());
     expect(archive.byteLength).toBe(saved.bytes);
     // Consul's snapshot archive is gzip-compressed.
