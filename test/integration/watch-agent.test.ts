@@ -1,4 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startConsul } from '../../src/testing/index.js';
 import { ValidationError, type AgentService, type Watch } from '../../src/index.js';
 import { Clients } from '../support/clients.js';
 import { sharedConsulAddress, uniqueName } from '../support/consul.js';
@@ -8,9 +10,9 @@ const clients = new Clients(sharedConsulAddress());
 afterAll(() => clients.closeAll());
 
 /** Resolves with the next change (bounded only to catch hangs). */
-function nextChange<T>(watch: Watch<T>): Promise<T> {
+function nextChange<T>(watch: Watch<T>, withinMs = 20_000): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no change within 20 s')), 20_000);
+    const timer = setTimeout(() => reject(new Error(`no change within ${withinMs} ms`)), withinMs);
     const listener = (value: T): void => {
       clearTimeout(timer);
       watch.off('change', listener);
@@ -111,5 +113,33 @@ describe('watch.connectRoots and watch.connectLeaf', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(consul.stats().requests - before).toBeLessThanOrEqual(2);
     expect(consul.stats().blockingRequests).toBeGreaterThanOrEqual(2);
+  });
+});
+
+// A root rotation changes the CA for every test using Connect, so it runs on its own agent.
+describe('watch.connectRoots and watch.connectLeaf across a CA root rotation (dedicated agent)', () => {
+  it('report the new root, then a leaf certificate signed by it', { timeout: 120_000 }, async () => {
+    await using agent = await startConsul();
+    const consul = clients.create({ address: agent.address });
+    const service = uniqueName('rotated');
+    await using roots = consul.watch.connectRoots();
+    await using leaf = consul.watch.connectLeaf(service);
+    const [before, firstLeaf] = await Promise.all([roots.ready(), leaf.ready()]);
+
+    const rootChanged = nextChange(roots);
+    // The agent re-issues leaves after a rotation with a random delay (up to 30 s in 1.8).
+    const leafChanged = nextChange(leaf, 90_000);
+    const config = await consul.connect.ca.config();
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'sec1', format: 'pem' })
+      .toString();
+    await consul.connect.ca.setConfig({ Provider: 'consul', Config: { ...config.Config, PrivateKey: key } });
+
+    const after = await rootChanged;
+    expect(after.ActiveRootID).not.toBe(before.ActiveRootID);
+    expect(after.Roots.map((root) => root.ID)).toContain(before.ActiveRootID);
+    const renewed = await leafChanged;
+    expect(renewed.SerialNumber).not.toBe(firstLeaf.SerialNumber);
+    expect(renewed.Service).toBe(service);
   });
 });
