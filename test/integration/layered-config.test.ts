@@ -202,6 +202,18 @@ describe('consul.config (layered)', () => {
     expect(await config.ready()).toEqual({ a: { b: 1, c: 2 } });
   });
 
+  it('stops when its signal aborts', async () => {
+    const root = uniquePrefix('signal');
+    await consul.kv.put(`${root}/application/data`, 'a: 1\n');
+    const controller = new AbortController();
+    const config = consul.config({ name: 'web', root, signal: controller.signal });
+    expect(await config.ready()).toEqual({ a: 1 });
+    controller.abort();
+    for await (const value of config) expect(value).toEqual({ a: 1 });
+    expect(config.closed).toBe(true);
+    await expect(consul.config({ name: 'web', root, signal: AbortSignal.abort() }).ready()).rejects.toThrow();
+  });
+
   it('refuses bad options before anything is sent', () => {
     const before = consul.stats().requests;
     expect(() => consul.config({ name: '' })).toThrow(ValidationError);

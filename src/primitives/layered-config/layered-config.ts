@@ -261,6 +261,10 @@ export class LayeredConfig<T = ConfigTree>
       this.#stop(new ClosedError('the config was closed'), false);
     } catch (error) {
       this.#stop(error, true);
+    } finally {
+      // The watch ended (closed, aborted through `signal`, or failed): the client need not
+      // close this config any more.
+      this.#untrack();
     }
   }
 
