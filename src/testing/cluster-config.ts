@@ -20,8 +20,15 @@ export interface ClusterNodeConfigInput {
   /** Fixed node ID: a restart with state lost keeps the node's identity, like a wiped disk. */
   nodeId: string;
   role: 'server' | 'client';
-  /** Loopback address the agent binds and advertises (HTTP included). */
+  /** Address the agent advertises to the other agents (and binds, unless `bindAddr` is set). */
   ip: string;
+  /**
+   * Address Serf and RPC bind when not `ip`: a container binds `0.0.0.0` so that it still
+   * starts while its cluster network is disconnected (an isolated node restarted).
+   */
+  bindAddr?: string;
+  /** Address the HTTP API binds when not `ip` (a container: `0.0.0.0`, for its published port). */
+  clientAddr?: string;
   ports: ClusterNodePorts;
   /** Servers: `bootstrap_expect`. */
   serverCount: number;
@@ -44,9 +51,9 @@ export function renderClusterNodeConfig(input: ClusterNodeConfigInput): string {
     `node_id = ${quote(input.nodeId)}`,
     `server = ${input.role === 'server'}`,
     ...(input.role === 'server' ? [`bootstrap_expect = ${input.serverCount}`] : []),
-    `bind_addr = ${quote(input.ip)}`,
+    `bind_addr = ${quote(input.bindAddr ?? input.ip)}`,
     `advertise_addr = ${quote(input.ip)}`,
-    `client_addr = ${quote(input.ip)}`,
+    `client_addr = ${quote(input.clientAddr ?? input.ip)}`,
     'ports {',
     `  http = ${ports.http}`,
     `  serf_lan = ${ports.serfLan}`,

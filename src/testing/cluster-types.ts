@@ -92,7 +92,7 @@ export interface ClusterNode {
 /** A running cluster from `startCluster`. Dispose it (or call {@link stop}) when done. */
 export interface Cluster extends AsyncDisposable {
   /** The backend actually used. */
-  readonly backend: 'binary';
+  readonly backend: 'binary' | 'container';
   readonly datacenter: string;
   /** ACL master token when `acl` is on. */
   readonly token?: string;
