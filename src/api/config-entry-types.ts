@@ -57,6 +57,7 @@ interface ConfigEntryBase {
 
 /** `service-defaults`: defaults for every instance of one service. */
 export interface ServiceDefaultsEntry extends ConfigEntryBase {
+  /** The kind. */
   Kind: 'service-defaults';
   /** `tcp` (default), `http`, `http2` or `grpc`; L7 routing needs an HTTP-based protocol. */
   Protocol?: string;
@@ -70,6 +71,7 @@ export interface ServiceDefaultsEntry extends ConfigEntryBase {
 
 /** `proxy-defaults`: defaults for every proxy; its name is always `global`. */
 export interface ProxyDefaultsEntry extends ConfigEntryBase {
+  /** The kind. */
   Kind: 'proxy-defaults';
   /** Opaque proxy configuration (e.g. `{ protocol: 'http' }` for Envoy). */
   Config?: Record<string, unknown> | null;
@@ -81,10 +83,15 @@ export interface ProxyDefaultsEntry extends ConfigEntryBase {
 
 /** What an HTTP route of a service-router matches. */
 export interface ServiceRouteHTTPMatch {
+  /** The path equals this. */
   PathExact?: string;
+  /** The path starts with this. */
   PathPrefix?: string;
+  /** The path matches this regular expression (RE2). */
   PathRegex?: string;
+  /** Conditions on request headers, all of which must hold. */
   Header?: Array<{
+    /** Header name; the other fields say how its value must match (`Invert` negates). */
     Name: string;
     Present?: boolean;
     Exact?: string;
@@ -93,31 +100,46 @@ export interface ServiceRouteHTTPMatch {
     Regex?: string;
     Invert?: boolean;
   }>;
-  QueryParam?: Array<{ Name: string; Present?: boolean; Exact?: string; Regex?: string }>;
+  /** Conditions on query parameters, all of which must hold. */
+  QueryParam?: Array<{
+    /** Parameter name; the other fields say how its value must match. */
+    Name: string;
+    Present?: boolean;
+    Exact?: string;
+    Regex?: string;
+  }>;
+  /** HTTP methods that match; all when empty. */
   Methods?: string[];
 }
 
 /** Where a route sends matching requests. */
 export interface ServiceRouteDestination {
+  /** Target service (default: the router's own), subset and namespace; `PrefixRewrite` replaces the matched prefix. */
   Service?: string;
   ServiceSubset?: string;
   Namespace?: string;
   PrefixRewrite?: string;
   /** Duration string, e.g. `'5s'`. */
   RequestTimeout?: string;
+  /** How many times a failed request is retried. */
   NumRetries?: number;
+  /** Retry when the connection fails. */
   RetryOnConnectFailure?: boolean;
+  /** Retry on these HTTP status codes. */
   RetryOnStatusCodes?: number[];
 }
 
 /** One route of a service-router, tried in order. */
 export interface ServiceRoute {
+  /** What the route matches; every request when absent. */
   Match?: { HTTP?: ServiceRouteHTTPMatch };
+  /** Where matching requests go. */
   Destination?: ServiceRouteDestination;
 }
 
 /** `service-router`: L7 routing of one service's HTTP traffic. */
 export interface ServiceRouterEntry extends ConfigEntryBase {
+  /** The kind. */
   Kind: 'service-router';
   /** Routes in order; the first match wins. */
   Routes?: ServiceRoute[] | null;
@@ -127,6 +149,7 @@ export interface ServiceRouterEntry extends ConfigEntryBase {
 export interface ServiceSplit {
   /** Percentage of traffic (0–100, up to two decimals); all splits add up to 100. */
   Weight: number;
+  /** Target service (default: the splitter's own), subset and namespace of this share. */
   Service?: string;
   ServiceSubset?: string;
   Namespace?: string;
@@ -134,7 +157,9 @@ export interface ServiceSplit {
 
 /** `service-splitter`: weighted traffic splitting. */
 export interface ServiceSplitterEntry extends ConfigEntryBase {
+  /** The kind. */
   Kind: 'service-splitter';
+  /** The splits; weights add up to 100. */
   Splits?: ServiceSplit[] | null;
 }
 
@@ -148,6 +173,7 @@ export interface ServiceResolverSubset {
 
 /** Where a service-resolver sends all traffic instead. */
 export interface ServiceResolverRedirect {
+  /** Target service, subset, namespace and datacenter of the redirect. */
   Service?: string;
   ServiceSubset?: string;
   Namespace?: string;
@@ -156,6 +182,7 @@ export interface ServiceResolverRedirect {
 
 /** Where traffic goes when a subset has no healthy instance. */
 export interface ServiceResolverFailover {
+  /** Failover target service, subset and namespace, and the datacenters to try in order. */
   Service?: string;
   ServiceSubset?: string;
   Namespace?: string;
@@ -164,9 +191,13 @@ export interface ServiceResolverFailover {
 
 /** `service-resolver`: subsets, redirects and failover of one service. */
 export interface ServiceResolverEntry extends ConfigEntryBase {
+  /** The kind. */
   Kind: 'service-resolver';
+  /** Subset used when a request names none. */
   DefaultSubset?: string;
+  /** Named subsets of the service's instances. */
   Subsets?: Record<string, ServiceResolverSubset> | null;
+  /** Send all traffic elsewhere instead. */
   Redirect?: ServiceResolverRedirect | null;
   /** Failover by subset name, or `*` for every subset. */
   Failover?: Record<string, ServiceResolverFailover> | null;
@@ -180,26 +211,33 @@ export interface IngressService {
   Name: string;
   /** Hosts (HTTP listeners); default `<name>.ingress.*`. */
   Hosts?: string[] | null;
+  /** Namespace (Consul Enterprise). */
   Namespace?: string;
 }
 
 /** One listener of an ingress gateway. */
 export interface IngressListener {
+  /** Port the listener binds. */
   Port: number;
   /** `tcp` (default), `http`, `http2` or `grpc`. */
   Protocol?: string;
+  /** Services behind the listener. */
   Services: IngressService[];
 }
 
 /** `ingress-gateway`: listeners of an ingress gateway and the services behind them. */
 export interface IngressGatewayEntry extends ConfigEntryBase {
+  /** The kind. */
   Kind: 'ingress-gateway';
+  /** Serve the listeners with TLS certificates from the Connect CA. */
   TLS?: { Enabled: boolean };
+  /** The gateway's listeners. */
   Listeners?: IngressListener[] | null;
 }
 
 /** A service a terminating gateway reaches on behalf of the mesh. */
 export interface LinkedService {
+  /** Service name, namespace, and the TLS files and SNI used to reach it (paths on the gateway's host). */
   Name: string;
   Namespace?: string;
   CAFile?: string;
@@ -210,7 +248,9 @@ export interface LinkedService {
 
 /** `terminating-gateway`: the external services a terminating gateway reaches. */
 export interface TerminatingGatewayEntry extends ConfigEntryBase {
+  /** The kind. */
   Kind: 'terminating-gateway';
+  /** The external services reached. */
   Services?: LinkedService[] | null;
 }
 
