@@ -1,20 +1,25 @@
 /**
- * `startCluster` against real agents: one 3-server, 2-client cluster shared by the tests
- * of this file (they run in order and leave it healthy for the next one), plus option
- * validation and a check that stop() leaves nothing behind.
+ * `startCluster` against real agents, on each backend: one 3-server, 2-client cluster per
+ * backend shared by that backend's tests (they run in order and leave it healthy for the
+ * next one), the same assertions on both, plus option validation and a check that stop()
+ * leaves nothing behind. The container variant runs where a Docker engine answers.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import type { Cluster, ClusterNode } from '../../src/testing/index.js';
 import { startCluster } from '../../src/testing/index.js';
+import { chooseClusterBackend } from '../../src/testing/cluster-options.js';
+import { CLUSTER_OWNER_LABEL, sweepStaleClusterResources } from '../../src/testing/cluster-docker.js';
+import { dockerEngineAvailable, resolveConsulImage } from '../../src/testing/docker.js';
+import { pidAlive } from '../../src/testing/loopback-claims.js';
 import { ownRulesInForce } from '../../src/testing/netfault.js';
 import { cgroup2Mount } from '../../src/testing/node-cgroup.js';
 import { waitFor } from '../support/wait.js';
 
-const logLines: string[] = [];
-let cluster: Cluster;
+const dockerAnswers = await dockerEngineAvailable();
 
 async function getJson<T>(url: string, timeoutMs = 5_000): Promise<{ status: number; body: T }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
@@ -45,27 +50,75 @@ function agentPids(clusterPrefix: string): number[] {
   return pids;
 }
 
-beforeAll(async () => {
-  cluster = await startCluster({
-    servers: 3,
-    clients: 2,
-    log: (line) => {
-      logLines.push(line);
-      process.stderr.write(`[consulkit/testing] ${line}\n`);
+/** Names of the running containers of cluster `clusterId`, and whether its network exists. */
+function dockerLeftovers(clusterId: string): { containers: string[]; networks: string[] } {
+  const containers = execFileSync(
+    'docker',
+    ['ps', '-a', '--filter', `label=org.consulkit.cluster=${clusterId}`, '--format', '{{.Names}}'],
+    { encoding: 'utf8' },
+  ).trim();
+  const networks = execFileSync(
+    'docker',
+    ['network', 'ls', '--filter', `label=org.consulkit.cluster=${clusterId}`, '--format', '{{.Name}}'],
+    { encoding: 'utf8' },
+  ).trim();
+  return {
+    containers: containers === '' ? [] : containers.split('\n'),
+    networks: networks === '' ? [] : networks.split('\n'),
+  };
+}
+
+/** Whether `node`'s container is attached to its cluster network right now. */
+function attachedToClusterNetwork(node: ClusterNode): boolean {
+  const networks = execFileSync(
+    'docker',
+    ['inspect', '--format', '{{json .NetworkSettings.Networks}}', node.name],
+    {
+      encoding: 'utf8',
     },
+  );
+  return Object.keys(JSON.parse(networks) as Record<string, unknown>).some((name) => name.endsWith('-lan'));
+}
+
+const BACKENDS = [
+  { backend: 'binary' as const, skip: false },
+  { backend: 'container' as const, skip: !dockerAnswers },
+];
+
+describe.each(BACKENDS)('startCluster, $backend backend', ({ backend, skip }) => {
+  const logLines: string[] = [];
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    if (skip) return;
+    cluster = await startCluster({
+      backend,
+      servers: 3,
+      clients: 2,
+      log: (line) => {
+        logLines.push(line);
+        process.stderr.write(`[consulkit/testing] ${line}\n`);
+      },
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
   });
-}, 180_000);
 
-afterAll(async () => {
-  await cluster?.stop();
-});
+  // Without a Docker engine the container variant is reported as skipped, never as passed.
+  const test = skip ? it.skip : it;
 
-describe('startCluster', () => {
-  it('forms a datacenter of 3 servers and 2 clients; a write through one client is read through the other', async () => {
+  test('forms a datacenter of 3 servers and 2 clients; a write through one client is read through the other', async () => {
     expect(cluster.servers.map((node) => node.role)).toEqual(['server', 'server', 'server']);
     expect(cluster.clients.map((node) => node.role)).toEqual(['client', 'client']);
     expect(new Set(cluster.nodes.map((node) => node.ip)).size).toBe(5);
-    expect(logLines.some((line) => /^binary backend .* 3 server\(s\), 2 client\(s\)/.test(line))).toBe(true);
+    expect(cluster.backend).toBe(backend);
+    expect(
+      logLines.some(
+        (line) => line.startsWith(`${backend} backend`) && line.includes('3 server(s), 2 client(s)'),
+      ),
+    ).toBe(true);
 
     const { body: members } = await getJson<{ Name: string; Status: number; Tags: { role: string } }[]>(
       `${cluster.servers[0]!.address}/v1/agent/members`,
@@ -86,7 +139,7 @@ describe('startCluster', () => {
     expect(await read.text()).toBe('from-a');
   });
 
-  it('leader() names the raft leader; killing it yields another leader, and a restart rejoins', async () => {
+  test('leader() names the raft leader; killing it yields another leader, and a restart rejoins', async () => {
     const leader = await cluster.leader();
     const { body: raft } = await getJson<{ Servers: { Node: string; Leader: boolean; Voter: boolean }[] }>(
       `${cluster.servers[0]!.address}/v1/operator/raft/configuration`,
@@ -120,7 +173,7 @@ describe('startCluster', () => {
     );
   });
 
-  it('freeze() stops a client answering and makes it fail in the catalog; thaw() brings it back', async () => {
+  test('freeze() stops a client answering and makes it fail in the catalog; thaw() brings it back', async () => {
     const node = cluster.clients[0]!;
     const server = cluster.servers[0]!;
     await node.freeze();
@@ -146,12 +199,13 @@ describe('startCluster', () => {
     );
   });
 
-  it('isolate() makes the others see the node as failed while its own HTTP API answers; heal() ends it', async () => {
+  test('isolate() makes the others see the node as failed while its own HTTP API answers; heal() ends it', async () => {
     const node = cluster.clients[1]!;
     const server = cluster.servers[1]!;
     await node.isolate();
     expect(node.isolated).toBe(true);
-    expect(await ownRulesInForce()).toBeGreaterThan(0);
+    if (backend === 'binary') expect(await ownRulesInForce()).toBeGreaterThan(0);
+    else expect(attachedToClusterNetwork(node)).toBe(false);
     await waitFor(
       'serfHealth critical for the isolated node',
       async () => (await serfHealth(server, node)) === 'critical',
@@ -175,7 +229,8 @@ describe('startCluster', () => {
 
     await node.heal();
     expect(node.isolated).toBe(false);
-    expect(await ownRulesInForce()).toBe(0);
+    if (backend === 'binary') expect(await ownRulesInForce()).toBe(0);
+    else expect(attachedToClusterNetwork(node)).toBe(true);
     await waitFor(
       'serfHealth passing after heal',
       async () => (await serfHealth(server, node)) === 'passing',
@@ -193,7 +248,7 @@ describe('startCluster', () => {
     );
   });
 
-  it('restart({ keepData: false }) brings an agent back with its local state lost, same node ID', async () => {
+  test('restart({ keepData: false }) brings an agent back with its local state lost, same node ID', async () => {
     const node = cluster.clients[1]!;
     const { body: before } = await getJson<{ Config: { NodeID: string } }>(`${node.address}/v1/agent/self`);
     const register = await fetch(`${node.address}/v1/agent/service/register`, {
@@ -217,7 +272,7 @@ describe('startCluster', () => {
     );
   });
 
-  it('delay() slows traffic through proxyAddress only; undelay() ends it', async () => {
+  test('delay() slows traffic through proxyAddress only; undelay() ends it', async () => {
     const node = cluster.clients[0]!;
     expect((await getJson(`${node.proxyAddress}/v1/agent/self`)).status).toBe(200);
     node.delay(400);
@@ -230,33 +285,97 @@ describe('startCluster', () => {
     expect(() => node.delay(-1)).toThrow(ValidationError);
   });
 
-  it('rejects bad options with a ValidationError before starting anything', async () => {
-    await expect(startCluster({ servers: 0 })).rejects.toBeInstanceOf(ValidationError);
-    await expect(startCluster({ clients: 1.5 })).rejects.toBeInstanceOf(ValidationError);
-    await expect(startCluster({ backend: 'container' })).rejects.toThrow(/not available for clusters/);
-    await expect(startCluster({ acl: { defaultPolicy: 'maybe' as 'deny' } })).rejects.toBeInstanceOf(
+  test('rejects bad options with a ValidationError before starting anything', async () => {
+    await expect(startCluster({ backend, servers: 0 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(startCluster({ backend, clients: 1.5 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(startCluster({ backend: 'podman' as 'binary' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(startCluster({ backend, acl: { defaultPolicy: 'maybe' as 'deny' } })).rejects.toBeInstanceOf(
       ValidationError,
     );
   });
 
-  it('stop() leaves no process, firewall rule, cgroup or address behind, and can be called twice', async () => {
+  test('stop() leaves no agent, container, network, firewall rule, cgroup or address behind, and can be called twice', async () => {
     const prefix = cluster.nodes[0]!.name.split('-')[0]!;
-    expect(agentPids(`consulkit-${prefix}-`).length).toBe(5);
+    if (backend === 'binary') expect(agentPids(`consulkit-${prefix}-`).length).toBe(5);
+    else expect(dockerLeftovers(prefix).containers.sort()).toEqual(cluster.nodes.map((n) => n.name).sort());
     await cluster.nodes[0]!.isolate();
     await cluster.nodes[3]!.freeze();
     await cluster.stop();
     await cluster.stop();
-    expect(agentPids(`consulkit-${prefix}-`)).toEqual([]);
-    expect(await ownRulesInForce()).toBe(0);
-    const iptables = execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' });
-    expect(iptables).not.toContain(prefix);
-    const mount = cgroup2Mount();
-    const cgroups = mount === null ? [] : readdirSync(mount).filter((entry) => entry.includes(prefix));
-    expect(cgroups).toEqual([]);
+    if (backend === 'binary') {
+      expect(agentPids(`consulkit-${prefix}-`)).toEqual([]);
+      expect(await ownRulesInForce()).toBe(0);
+      const iptables = execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' });
+      expect(iptables).not.toContain(prefix);
+      const mount = cgroup2Mount();
+      const cgroups = mount === null ? [] : readdirSync(mount).filter((entry) => entry.includes(prefix));
+      expect(cgroups).toEqual([]);
+    } else {
+      expect(dockerLeftovers(prefix)).toEqual({ containers: [], networks: [] });
+    }
     for (const node of cluster.nodes) {
       await expect(
         fetch(`${node.address}/v1/agent/self`, { signal: AbortSignal.timeout(2_000) }),
       ).rejects.toThrow();
+    }
+  });
+});
+
+describe('startCluster backend choice', () => {
+  it("'auto' is the binary backend unless CONSULKIT_CLUSTER_BACKEND says container; a bad value is a ValidationError", async () => {
+    const yes = async (): Promise<boolean> => true;
+    const no = async (): Promise<boolean> => false;
+    expect(await chooseClusterBackend('auto', yes, {})).toBe('binary');
+    expect(await chooseClusterBackend('auto', yes, { CONSULKIT_CLUSTER_BACKEND: 'container' })).toBe(
+      'container',
+    );
+    expect(await chooseClusterBackend('auto', no, { CONSULKIT_CLUSTER_BACKEND: 'binary' })).toBe('binary');
+    expect(await chooseClusterBackend('container', yes, {})).toBe('container');
+    await expect(
+      chooseClusterBackend('auto', yes, { CONSULKIT_CLUSTER_BACKEND: 'vm' }),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await expect(chooseClusterBackend('container', no, {})).rejects.toThrow(/needs a Docker engine/);
+  });
+});
+
+describe.skipIf(!dockerAnswers)('container backend leftovers', () => {
+  it('a network and container of an ended process are swept; those of a live process stay', async () => {
+    // A pid that surely ended: a child that has exited.
+    const dead = execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"'], { encoding: 'utf8' }).trim();
+    expect(pidAlive(Number(dead))).toBe(false);
+    const tag = `cksweep${process.pid}`;
+    const deadOwner = `${hostname()}/${dead}`;
+    const liveOwner = `${hostname()}/${process.pid}`;
+    const label = (owner: string): string[] => [
+      '--label',
+      `${CLUSTER_OWNER_LABEL}=${owner}`,
+      '--label',
+      `org.consulkit.cluster=${tag}`,
+    ];
+    execFileSync('docker', ['network', 'create', '--internal', ...label(deadOwner), `${tag}-dead`]);
+    execFileSync('docker', ['network', 'create', '--internal', ...label(liveOwner), `${tag}-live`]);
+    execFileSync('docker', [
+      'create',
+      '--name',
+      `${tag}-dead-c`,
+      ...label(deadOwner),
+      '--network',
+      `${tag}-dead`,
+      '--entrypoint',
+      '/bin/consul',
+      await resolveConsulImage(() => undefined),
+      'version',
+    ]);
+    try {
+      const swept = await sweepStaleClusterResources(pidAlive);
+      expect(swept.containers).toBeGreaterThanOrEqual(1);
+      expect(swept.networks).toBeGreaterThanOrEqual(1);
+      expect(dockerLeftovers(tag)).toEqual({ containers: [], networks: [`${tag}-live`] });
+    } finally {
+      execFileSync('sh', [
+        '-c',
+        `docker rm -f ${tag}-dead-c >/dev/null 2>&1; docker network rm ${tag}-dead ${tag}-live >/dev/null 2>&1; true`,
+      ]);
     }
   });
 });
