@@ -14,6 +14,7 @@ import type { ServiceEntry } from '../api/health.js';
 import type { ClientResource } from '../client.js';
 import { toMilliseconds, type Duration } from '../duration.js';
 import { ClosedError, ConsulUnavailableError, TimeoutError, ValidationError } from '../errors.js';
+import { abortable, timeoutSignal } from '../timing/index.js';
 import type { Watch, WatchOptions } from '../watch/types.js';
 import type { ServiceWatchOptions, Watches } from '../watch/watches.js';
 import {
@@ -693,30 +694,21 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
    */
   async #whenReady(signal: AbortSignal | undefined, timeoutMs: number): Promise<void> {
     if (this.#members !== undefined) return;
-    let onAbort: (() => void) | undefined;
-    let timer: NodeJS.Timeout | undefined;
+    const timeout = timeoutSignal(
+      timeoutMs,
+      () =>
+        new TimeoutError(
+          `${this.#description}: Consul has not answered the balancer's first read within ${timeoutMs} ms`,
+          timeoutMs,
+        ),
+    );
     try {
-      await Promise.race([
+      await abortable(
         this.ready(),
-        new Promise<never>((_resolve, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new TimeoutError(
-                  `${this.#description}: Consul has not answered the balancer's first read within ${timeoutMs} ms`,
-                  timeoutMs,
-                ),
-              ),
-            timeoutMs,
-          );
-          if (signal === undefined) return;
-          onAbort = () => reject(signal.reason);
-          signal.addEventListener('abort', onAbort, { once: true });
-        }),
-      ]);
+        signal === undefined ? timeout.signal : AbortSignal.any([timeout.signal, signal]),
+      );
     } finally {
-      clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      timeout.dispose();
     }
   }
 

@@ -58,7 +58,7 @@ import {
   ValidationError,
 } from '../errors.js';
 import type { CallOptions } from '../transport/types.js';
-import { backoffDelay, jitterBelow } from './jitter.js';
+import { backoffDelay, jitterBelow, sleep } from '../timing/index.js';
 import {
   isCheckStatus,
   normalizeHealthReport,
@@ -347,7 +347,7 @@ export class ServiceRegistration
         if (this.#stopping || !isUnreachable(error)) throw error;
         failures++;
         const now = performance.now();
-        const delayMs = backoffDelay(failures, RETRY_BASE_MS, UNREACHABLE_RETRY_CAP_MS);
+        const delayMs = backoffDelay(failures, { initialMs: RETRY_BASE_MS, maxMs: UNREACHABLE_RETRY_CAP_MS });
         if (limitMs !== undefined && now + delayMs - started >= limitMs) {
           throw new TimeoutError(
             `the agent could not be reached within ${limitMs} ms to register ${this.id}: ${error instanceof Error ? error.message : String(error)}`,
@@ -369,17 +369,7 @@ export class ServiceRegistration
 
   /** Waits `ms`, or less if stop() is called meanwhile (a start waiting for its agent gives up at once). */
   async #pauseUnlessStopping(ms: number): Promise<void> {
-    const wake = this.#stopRequested.signal;
-    if (wake.aborted) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        wake.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      wake.addEventListener('abort', done, { once: true });
-    });
+    await sleep(ms, this.#stopRequested.signal);
   }
 
   #throwIfStopping(): void {
@@ -609,11 +599,10 @@ export class ServiceRegistration
     // While the agent is away, poll it often so the instance is back as soon as it answers;
     // other refusals (ACL, a 5xx) are retried at the normal pace.
     const delayMs = unreachable
-      ? backoffDelay(
-          this.#failures,
-          RETRY_BASE_MS,
-          Math.min(UNREACHABLE_RETRY_CAP_MS, this.#options.intervalMs),
-        )
+      ? backoffDelay(this.#failures, {
+          initialMs: RETRY_BASE_MS,
+          maxMs: Math.min(UNREACHABLE_RETRY_CAP_MS, this.#options.intervalMs),
+        })
       : this.#nextDelay();
     // The first failure of a run is a warning; the retries that follow (every second or so while
     // the agent is away) go to debug, and every one of them to the `error` event.

@@ -18,7 +18,15 @@ import type { CallOptions } from '../transport/types.js';
 import type { Watch } from '../watch/types.js';
 import type { Watches } from '../watch/watches.js';
 import type { AcquireOptions, ResolvedSessionOptions, TryAcquireOptions } from './lock-options.js';
-import { abortable, abortedSignal, boundedSignal, delay, graceSignal } from './lock-signals.js';
+import {
+  abortable,
+  abortedSignal,
+  backoffStep,
+  boundedSignal,
+  delay,
+  graceSignal,
+  type BackoffPolicy,
+} from '../timing/index.js';
 import { SessionKeeper, type KeeperHost } from './session-keeper.js';
 
 /** What the primitives need from the client (structurally, `Consul`). */
@@ -114,12 +122,12 @@ interface Term<W> {
   releasing: Promise<void> | undefined;
 }
 
-const LOCK_DELAY_RETRY_BASE_MS = 100;
-const LOCK_DELAY_RETRY_CAP_MS = 1_000;
+/** Retries of an acquisition refused by Consul's lock-delay, when Consul gave no wait of its own. */
+const LOCK_DELAY_RETRY: BackoffPolicy = { initialMs: 100, maxMs: 1_000 };
 /** Re-evaluates the watched data at least this often while waiting, in case a wake-up was missed. */
 const RECHECK_MS = 30_000;
-const ERROR_BACKOFF_BASE_MS = 250;
-const ERROR_BACKOFF_CAP_MS = 5_000;
+/** Retries of an acquisition after a transient failure. */
+const ERROR_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 5_000 };
 /** Longest wait for newer data after a lost check-and-set; a change normally comes at once. */
 const CONTENDED_RETRY_MS = 1_000;
 /** Lost check-and-sets in a row after which a one-shot try answers `false`. */
@@ -614,11 +622,7 @@ export abstract class SessionPrimitive<W>
           if (step.kind === 'refused') {
             refusals++;
             if (step.retryAfterMs !== undefined) timeoutMs = step.retryAfterMs;
-            else
-              timeoutMs = Math.min(
-                LOCK_DELAY_RETRY_CAP_MS,
-                LOCK_DELAY_RETRY_BASE_MS * 2 ** Math.min(refusals - 1, 10),
-              );
+            else timeoutMs = backoffStep(refusals, LOCK_DELAY_RETRY);
           } else {
             refusals = 0;
             if (step.kind === 'contended') timeoutMs = CONTENDED_RETRY_MS;
@@ -629,10 +633,7 @@ export abstract class SessionPrimitive<W>
           if (once || error instanceof ConflictError || !isRetryable(error)) throw error;
           failures++;
           progress.failing = asError(error);
-          const backoff = Math.min(
-            ERROR_BACKOFF_CAP_MS,
-            ERROR_BACKOFF_BASE_MS * 2 ** Math.min(failures - 1, 10),
-          );
+          const backoff = backoffStep(failures, ERROR_BACKOFF);
           this.logger.warn(
             { err: error, retryInMs: backoff },
             `consulkit: acquiring the ${this.#kind} failed; retrying`,

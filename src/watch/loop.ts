@@ -8,12 +8,10 @@
 import type { Logger } from 'pino';
 import type { WithMeta } from '../api/read.js';
 import { InvalidResponseError, isRetryable, PermissionDeniedError } from '../errors.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, rateLimitDelay, sleep } from '../timing/index.js';
 import { deepEqual } from './deep-equal.js';
 import { nextIndex } from './index-rules.js';
 import { describeQuery, type LoopSettings, type WatchQuery } from './query.js';
-import { rateLimitDelay } from './rate-limit.js';
-import { sleep } from './sleep.js';
 
 /**
  * Where a loop is:

@@ -12,7 +12,7 @@ import { boundedDuration } from '../duration.js';
 import { ValidationError } from '../errors.js';
 import { validateToken } from '../transport/token.js';
 import type { ReadOptions } from '../transport/types.js';
-import type { BackoffPolicy } from './backoff.js';
+import type { BackoffPolicy } from '../timing/index.js';
 import type { IndexMode } from './index-rules.js';
 import type { WatchOptions } from './types.js';
 

@@ -8,7 +8,7 @@ import {
   resolveValue,
 } from '../../src/primitives/lock-options.js';
 import { electionAclRules, lockAclRules, semaphoreAclRules } from '../../src/primitives/lock-acl.js';
-import { abortable, boundedSignal, delay, graceSignal } from '../../src/primitives/lock-signals.js';
+import { abortable, boundedSignal, delay, graceSignal } from '../../src/timing/index.js';
 import {
   checksOutrunHolder,
   retryDelayMs,

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { backoffDelay, jitterBelow } from '../../src/primitives/jitter.js';
 import {
   normalizeHealthReport,
   resolveRegistrationOptions,
@@ -201,22 +200,5 @@ describe('normalizeHealthReport', () => {
     expect(normalizeHealthReport({ status: 'passing', note: long }).note).toHaveLength(
       MAX_CHECK_OUTPUT_LENGTH,
     );
-  });
-});
-
-describe('jitter', () => {
-  it('only ever shortens a heartbeat delay, by at most the fraction', () => {
-    expect(jitterBelow(1000, 0.1, () => 0)).toBe(1000);
-    expect(jitterBelow(1000, 0.1, () => 0.999_999)).toBeCloseTo(900, 3);
-    expect(jitterBelow(1000, 5, () => 0.5)).toBe(500);
-  });
-
-  it('doubles the retry delay up to its cap, spread over the upper half', () => {
-    const top = () => 0;
-    expect(backoffDelay(1, 250, 1000, top)).toBe(250);
-    expect(backoffDelay(2, 250, 1000, top)).toBe(500);
-    expect(backoffDelay(3, 250, 1000, top)).toBe(1000);
-    expect(backoffDelay(50, 250, 1000, top)).toBe(1000);
-    expect(backoffDelay(3, 250, 1000, () => 0.999_999)).toBeCloseTo(500, 2);
   });
 });

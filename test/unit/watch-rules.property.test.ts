@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../src/watch/backoff.js';
+import { backoffDelay } from '../../src/timing/backoff.js';
 import { nextIndex } from '../../src/watch/index-rules.js';
-import { rateLimitDelay } from '../../src/watch/rate-limit.js';
+import { rateLimitDelay } from '../../src/timing/rate-limit.js';
 
 const uint64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
 // Indexes as a misbehaving or restarted server hands them out: mostly growing, with zeros

@@ -1,5 +1,5 @@
 /**
- * A timer a loop can be woken from.
+ * Timers a loop can be woken from.
  *
  * @packageDocumentation
  */
@@ -20,4 +20,11 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/** Like {@link sleep}, but rejects with the signal's reason when it aborts (before or during the wait). */
+export async function delay(ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  await sleep(ms, signal);
+  signal.throwIfAborted();
 }

@@ -1,5 +1,6 @@
 /**
- * Small helpers around AbortSignal and timers shared by the lock, semaphore and election.
+ * AbortSignal helpers: bounding a wait by a timeout, giving up on a promise when a signal
+ * aborts, and letting a cleanup write outlive the signal that cancelled its operation.
  *
  * @packageDocumentation
  */
@@ -31,19 +32,29 @@ export function boundedSignal(
   const timeoutMs = timeout === undefined ? undefined : toMilliseconds(timeout, 'timeout');
   const signals = [...internal];
   if (signal !== undefined) signals.push(signal);
-  let timer: NodeJS.Timeout | undefined;
+  let timer: BoundedSignal | undefined;
   if (timeoutMs !== undefined) {
-    const controller = new AbortController();
-    timer = setTimeout(
-      () => controller.abort(new TimeoutError(`${what} did not complete within ${timeoutMs} ms`, timeoutMs)),
+    timer = timeoutSignal(
       timeoutMs,
+      () => new TimeoutError(`${what} did not complete within ${timeoutMs} ms`, timeoutMs),
     );
-    signals.push(controller.signal);
+    signals.push(timer.signal);
   }
   return {
     signal: signals.length === 1 ? (signals[0] as AbortSignal) : AbortSignal.any(signals),
-    dispose: () => clearTimeout(timer),
+    dispose: () => timer?.dispose(),
   };
+}
+
+/**
+ * A signal that aborts with `reason()` after `ms` milliseconds. Unlike `AbortSignal.timeout`,
+ * the reason is the caller's (a {@link TimeoutError} saying what timed out) and the timer is
+ * cleared by `dispose()` rather than left to run.
+ */
+export function timeoutSignal(ms: number, reason: () => unknown): BoundedSignal {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(reason()), ms);
+  return { signal: controller.signal, dispose: () => clearTimeout(timer) };
 }
 
 /**
@@ -76,22 +87,6 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
 
 function ignoreAbandoned(): void {
   // See abortable(): an abandoned outcome.
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-export function delay(ms: number, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as unknown);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** An AbortController whose signal is already aborted with `reason`. */

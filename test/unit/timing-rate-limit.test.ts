@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rateLimitDelay } from '../../src/watch/rate-limit.js';
+import { rateLimitDelay } from '../../src/timing/rate-limit.js';
 
 describe('rateLimitDelay', () => {
   it('lets the first read go at once', () => {
