@@ -31,7 +31,7 @@ import {
 } from '../errors.js';
 import type { CallOptions } from '../transport/types.js';
 import type { ResolvedSessionOptions } from './lock-options.js';
-import { abortable } from './lock-signals.js';
+import { abortable } from '../timing/index.js';
 import { HeartbeatCheck, type HeartbeatAgent } from './session-heartbeat.js';
 
 /** What a keeper needs from the client. */
