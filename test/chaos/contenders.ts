@@ -2,6 +2,7 @@
  * Contenders of the nemesis test: each loops acquire → hold a random short time → release
  * on one primitive through one agent, and records every hold from its own view.
  */
+import type { LockOptions } from '../../src/index.js';
 import { Consul } from '../../src/index.js';
 import type { Hold, PrimitiveKind } from './history.js';
 import type { Prng } from './prng.js';
@@ -13,6 +14,10 @@ export interface ContenderSpec {
   node: string;
   address: string;
   key: string;
+  /** Session options of a lock contender (the nemesis self-test makes them unsafe). */
+  lockOptions?: LockOptions;
+  /** How long a hold lasts before the contender releases, [min, max] ms. Default [100, 1500]. */
+  holdMs?: readonly [number, number];
 }
 
 /** Shared recording state of a run. */
@@ -62,7 +67,7 @@ function holdable(consul: Consul, spec: ContenderSpec): Holdable {
   }
   const primitive =
     spec.primitive === 'lock'
-      ? consul.lock(spec.key, { value: spec.id })
+      ? consul.lock(spec.key, { ...spec.lockOptions, value: spec.id })
       : consul.semaphore(spec.key, { limit: 2, value: spec.id });
   return {
     acquire: async (stop) => {
@@ -120,7 +125,8 @@ export async function runContender(
       if (lost.aborted) onLost();
       else lost.addEventListener('abort', onLost, { once: true });
       holding.add(spec);
-      await pause(rng.between(100, 1500), lost.aborted ? stop : AbortSignal.any([stop, lost]));
+      const [holdMin, holdMax] = spec.holdMs ?? [100, 1500];
+      await pause(rng.between(holdMin, holdMax), lost.aborted ? stop : AbortSignal.any([stop, lost]));
       holding.delete(spec);
       lost.removeEventListener('abort', onLost);
       if (hold.end === undefined) {

@@ -26,7 +26,8 @@ export interface Hold {
 }
 
 /** The kinds of fault the nemesis injects. */
-export type FaultKind = 'kill-leader' | 'freeze-client' | 'restart-state-lost' | 'isolate' | 'delay-holder';
+export type FaultKind =
+  'kill-leader' | 'freeze-client' | 'freeze-holder' | 'restart-state-lost' | 'isolate' | 'delay-holder';
 
 /** One injected fault, from its start to its repair. */
 export interface FaultRecord {

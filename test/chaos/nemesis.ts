@@ -18,8 +18,11 @@ export interface NemesisContext {
   /** Nodes whose contenders hold something right now. */
   holdingNodes(): string[];
   log(line: string): void;
+  /** Faults to draw from. Default {@link FAULT_KINDS}. */
+  faultKinds?: readonly FaultKind[];
 }
 
+/** The faults of the regular run (seeded schedules depend on this list and its order). */
 export const FAULT_KINDS: readonly FaultKind[] = [
   'kill-leader',
   'freeze-client',
@@ -74,6 +77,18 @@ async function inject(context: NemesisContext, kind: FaultKind, stop: AbortSigna
       detail = `frozen ${frozenMs} ms`;
       break;
     }
+    case 'freeze-holder': {
+      // The client node of a current holder: the fault that tests whether it gives up
+      // before its session is invalidated behind its back.
+      const holding = context.holdingNodes().filter((name) => cluster.clients.some((c) => c.name === name));
+      node = holding.length > 0 ? cluster.node(rng.pick(holding)) : rng.pick(cluster.clients);
+      const frozenMs = rng.between(10000, 15000);
+      await node.freeze();
+      await sleep(frozenMs, stop);
+      await node.thaw();
+      detail = `frozen ${frozenMs} ms${holding.length > 0 ? '' : ' (no holder at the time)'}`;
+      break;
+    }
     case 'restart-state-lost': {
       node = rng.pick(cluster.clients);
       await node.restart({ keepData: false });
@@ -109,7 +124,7 @@ export async function runNemesis(context: NemesisContext, stop: AbortSignal): Pr
   while (!stop.aborted) {
     await sleep(context.rng.between(1000, 4000), stop);
     if (stop.aborted) break;
-    const kind = context.rng.pick(FAULT_KINDS);
+    const kind = context.rng.pick(context.faultKinds ?? FAULT_KINDS);
     try {
       const record = await inject(context, kind, stop);
       context.faults.push(record);
