@@ -22,21 +22,21 @@ import { ConfigEntries } from './api/config-entry.js';
 import { Snapshots } from './api/snapshot.js';
 import { resolveConfig, type ConsulOptions } from './config.js';
 import { createDefaultLogger } from './logger.js';
-import { registerService, type ServiceRegistration } from './primitives/registration.js';
-import { Election, type ElectionOptions } from './primitives/election.js';
-import { Lock } from './primitives/lock.js';
-import type { LockOptions } from './primitives/lock-options.js';
-import { Semaphore, type SemaphoreOptions } from './primitives/semaphore.js';
-import { ConfigMap, type ConfigMapOptions } from './primitives/config-map.js';
-import type { ConfigDecode, DecodedValue } from './primitives/config-decoders.js';
-import { Balancer, type BalancerOptions } from './primitives/balancer.js';
+import { registerService, type ServiceRegistration } from './primitives/registration/registration.js';
+import { Election, type ElectionOptions } from './primitives/session/election.js';
+import { Lock } from './primitives/session/lock.js';
+import type { LockOptions } from './primitives/session/session-options.js';
+import { Semaphore, type SemaphoreOptions } from './primitives/session/semaphore.js';
+import { ConfigMap, type ConfigMapOptions } from './primitives/config/config-map.js';
+import type { ConfigDecode, DecodedValue } from './primitives/config/config-decoders.js';
+import { Balancer, type BalancerOptions } from './primitives/balancer/balancer.js';
 import {
   LayeredConfig,
   type LayeredConfigOptions,
   type LayeredConfigValue,
 } from './primitives/layered-config/layered-config.js';
 import type { StandardSchemaV1 } from './primitives/layered-config/standard-schema.js';
-import type { RegisterServiceOptions } from './primitives/registration-options.js';
+import type { RegisterServiceOptions } from './primitives/registration/registration-options.js';
 import { Transport, type TransportStats } from './transport/transport.js';
 import { WatchEngine } from './watch/engine.js';
 import { Watches } from './watch/watches.js';

@@ -229,7 +229,7 @@ export {
   type HeartbeatEvent,
   type DrainingEvent,
   type StopRegistrationOptions,
-} from './primitives/registration.js';
+} from './primitives/registration/registration.js';
 export type {
   RegisterServiceOptions,
   ExtraCheckOptions,
@@ -237,9 +237,9 @@ export type {
   HealthFunction,
   HealthReport,
   CheckStatus,
-} from './primitives/registration-options.js';
-export { Lock } from './primitives/lock.js';
-export { Semaphore, type SemaphoreOptions } from './primitives/semaphore.js';
+} from './primitives/registration/registration-options.js';
+export { Lock } from './primitives/session/lock.js';
+export { Semaphore, type SemaphoreOptions } from './primitives/session/semaphore.js';
 export {
   Election,
   type ElectionOptions,
@@ -247,8 +247,8 @@ export {
   type CampaignOptions,
   type RunWhileLeaderOptions,
   type LeaderRun,
-} from './primitives/election.js';
-export type { HeldEvents } from './primitives/session-primitive.js';
+} from './primitives/session/election.js';
+export type { HeldEvents } from './primitives/session/session-primitive.js';
 export {
   FAST_FAILOVER,
   type LockOptions,
@@ -256,17 +256,17 @@ export {
   type HeartbeatOptions,
   type AcquireOptions,
   type TryAcquireOptions,
-} from './primitives/lock-options.js';
-export { LOCK_FLAGS, SEMAPHORE_FLAGS } from './primitives/lock-flags.js';
-export { acceptsFencingToken } from './primitives/fencing.js';
+} from './primitives/session/session-options.js';
+export { LOCK_FLAGS, SEMAPHORE_FLAGS } from './primitives/session/key-flags.js';
+export { acceptsFencingToken } from './primitives/session/fencing.js';
 export {
   ConfigMap,
   type ConfigMapOptions,
   type ConfigMapEvents,
   type ConfigChange,
   type ConfigSnapshot,
-} from './primitives/config-map.js';
-export type { ConfigDecode, ConfigDecoder, DecodedValue } from './primitives/config-decoders.js';
+} from './primitives/config/config-map.js';
+export type { ConfigDecode, ConfigDecoder, DecodedValue } from './primitives/config/config-decoders.js';
 export {
   Balancer,
   type BalancerOptions,
@@ -274,16 +274,16 @@ export {
   type BalancerChange,
   type BalancerEvents,
   type BalancerEjection,
-} from './primitives/balancer.js';
-export { BalancerResponse, type BalancerTlsOptions } from './primitives/balancer-http.js';
-export type { OutlierDetectionOptions } from './primitives/balancer-outliers.js';
-export type { BalancerInstance, BalancerStrategyName } from './primitives/balancer-strategies.js';
+} from './primitives/balancer/balancer.js';
+export { BalancerResponse, type BalancerTlsOptions } from './primitives/balancer/balancer-http.js';
+export type { OutlierDetectionOptions } from './primitives/balancer/balancer-outliers.js';
+export type { BalancerInstance, BalancerStrategyName } from './primitives/balancer/balancer-strategies.js';
 export {
   lockAclRules,
   semaphoreAclRules,
   electionAclRules,
   type AclRulesOptions,
-} from './primitives/lock-acl.js';
+} from './primitives/session/session-acl.js';
 // Modern API groups: Connect, config entries, snapshots, ACL auth methods, operator writes.
 export { Connect, ConnectCA } from './api/connect.js';
 export { ConnectIntentions } from './api/connect-intentions.js';

@@ -9,7 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { PASSIVE_SIGNAL_LISTENER } from '../primitives/signals.js';
+import { PASSIVE_SIGNAL_LISTENER } from '../primitives/registration/termination-signals.js';
 
 const children = new Set<ChildProcess>();
 const containers = new Set<string>();

@@ -6,7 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_FAILOVER, PermissionDeniedError, type Consul } from '../../src/index.js';
-import { electionAclRules, lockAclRules, semaphoreAclRules } from '../../src/primitives/lock-acl.js';
+import {
+  electionAclRules,
+  lockAclRules,
+  semaphoreAclRules,
+} from '../../src/primitives/session/session-acl.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { Clients } from '../support/clients.js';
 

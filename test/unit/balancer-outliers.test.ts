@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { OutlierDetector, resolveOutlierSettings } from '../../src/primitives/balancer-outliers.js';
+import { OutlierDetector, resolveOutlierSettings } from '../../src/primitives/balancer/balancer-outliers.js';
 
 const settings = { consecutiveFailures: 3, ejectionTimeMs: 1_000, maxEjectedPercent: 50 };
 

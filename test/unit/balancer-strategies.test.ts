@@ -8,7 +8,7 @@ import {
   toMembers,
   type PickContext,
   type StrategyCandidate,
-} from '../../src/primitives/balancer-strategies.js';
+} from '../../src/primitives/balancer/balancer-strategies.js';
 
 /** A deterministic random source (mulberry32), so statistical checks never flake. */
 function seeded(seed: number): () => number {

@@ -8,8 +8,8 @@ import {
   membersInRotation,
   OutlierDetector,
   resolveOutlierSettings,
-} from '../../src/primitives/balancer-outliers.js';
-import { createStrategy, type StrategyCandidate } from '../../src/primitives/balancer-strategies.js';
+} from '../../src/primitives/balancer/balancer-outliers.js';
+import { createStrategy, type StrategyCandidate } from '../../src/primitives/balancer/balancer-strategies.js';
 
 /** A random source that replays `values`, then keeps returning the last one. */
 function replay(values: readonly number[]): () => number {

@@ -6,7 +6,7 @@ import {
   reconcileConfig,
   resolveDecoder,
   type ConfigKeyState,
-} from '../../src/primitives/config-decoders.js';
+} from '../../src/primitives/config/config-decoders.js';
 
 function pair(key: string, value: string, modifyIndex: number): KVPair {
   return {

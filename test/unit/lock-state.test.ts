@@ -5,14 +5,14 @@ import {
   acceptsFencingToken,
   admissionFencingToken,
   lockFencingToken,
-} from '../../src/primitives/fencing.js';
+} from '../../src/primitives/session/fencing.js';
 import {
   COORDINATION_KEY,
   describeFlags,
   LOCK_FLAGS,
   SEMAPHORE_FLAGS,
-} from '../../src/primitives/lock-flags.js';
-import { holdsLock, lockLossReason, planLock } from '../../src/primitives/lock-state.js';
+} from '../../src/primitives/session/key-flags.js';
+import { holdsLock, lockLossReason, planLock } from '../../src/primitives/session/lock-state.js';
 
 function pair(fields: Partial<KVPair> = {}): KVPair {
   return {

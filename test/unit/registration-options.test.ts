@@ -6,7 +6,7 @@ import {
   truncateNote,
   MAX_CHECK_OUTPUT_LENGTH,
   type RegisterServiceOptions,
-} from '../../src/primitives/registration-options.js';
+} from '../../src/primitives/registration/registration-options.js';
 
 const identity = { hostname: 'web host.example', pid: 4242, random: 'a1b2c3' };
 

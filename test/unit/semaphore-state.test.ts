@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KVPair } from '../../src/api/kv.js';
 import { ConflictError } from '../../src/errors.js';
-import { LOCK_FLAGS, SEMAPHORE_FLAGS } from '../../src/primitives/lock-flags.js';
+import { LOCK_FLAGS, SEMAPHORE_FLAGS } from '../../src/primitives/session/key-flags.js';
 import {
   contenderKey,
   coordinationKey,
@@ -12,8 +12,8 @@ import {
   planSemaphore,
   pruneDeadHolders,
   withoutHolder,
-} from '../../src/primitives/semaphore-state.js';
-import { normalizeSemaphorePrefix } from '../../src/primitives/semaphore.js';
+} from '../../src/primitives/session/semaphore-state.js';
+import { normalizeSemaphorePrefix } from '../../src/primitives/session/semaphore.js';
 
 const prefix = 'batch/encoders';
 const layout = { prefix, limit: 2 };

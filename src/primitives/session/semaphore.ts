@@ -4,19 +4,19 @@
  *
  * @packageDocumentation
  */
-import type { KVPair, KVValue } from '../api/kv.js';
-import { txnKV } from '../api/txn.js';
-import { ConflictError, ValidationError } from '../errors.js';
-import type { CallOptions } from '../transport/types.js';
-import type { Watch } from '../watch/types.js';
+import type { KVPair, KVValue } from '../../api/kv.js';
+import { txnKV } from '../../api/txn.js';
+import { ConflictError, ValidationError } from '../../errors.js';
+import type { CallOptions } from '../../transport/types.js';
+import type { Watch } from '../../watch/types.js';
 import { admissionFencingToken } from './fencing.js';
-import { SEMAPHORE_FLAGS } from './lock-flags.js';
+import { SEMAPHORE_FLAGS } from './key-flags.js';
 import {
   primitiveWatchOptions,
   resolveSessionOptions,
   resolveValue,
   type SessionOptions,
-} from './lock-options.js';
+} from './session-options.js';
 import {
   contenderKey,
   coordinationKey,

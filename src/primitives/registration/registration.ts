@@ -46,8 +46,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
-import type { AgentServiceRegistration } from '../api/agent-types.js';
-import type { ClientResource } from '../client.js';
+import type { AgentServiceRegistration } from '../../api/agent-types.js';
+import type { ClientResource } from '../../client.js';
 import {
   ClosedError,
   ConsulHttpError,
@@ -56,9 +56,9 @@ import {
   PermissionDeniedError,
   TimeoutError,
   ValidationError,
-} from '../errors.js';
-import type { CallOptions } from '../transport/types.js';
-import { backoffDelay, jitterBelow, sleep } from '../timing/index.js';
+} from '../../errors.js';
+import type { CallOptions } from '../../transport/types.js';
+import { backoffDelay, jitterBelow, sleep } from '../../timing/index.js';
 import {
   isCheckStatus,
   normalizeHealthReport,
@@ -70,7 +70,7 @@ import {
   type ResolvedRegistrationOptions,
 } from './registration-options.js';
 import { claimRegistrationIds } from './registration-ids.js';
-import { onTerminationSignal } from './signals.js';
+import { onTerminationSignal } from './termination-signals.js';
 
 /** @internal The calls of the agent endpoint group a registration makes. */
 export interface RegistrationAgent {

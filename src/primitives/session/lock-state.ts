@@ -6,9 +6,9 @@
  *
  * @packageDocumentation
  */
-import type { KVPair } from '../api/kv.js';
-import { ConflictError } from '../errors.js';
-import { describeFlags, LOCK_FLAGS } from './lock-flags.js';
+import type { KVPair } from '../../api/kv.js';
+import { ConflictError } from '../../errors.js';
+import { describeFlags, LOCK_FLAGS } from './key-flags.js';
 
 /** What an acquiring lock should do next, given the key. */
 export type LockPlan =

@@ -13,9 +13,9 @@
  *
  * @packageDocumentation
  */
-import { validateKey } from '../api/kv.js';
-import { requireName } from '../api/validate.js';
-import { DEFAULT_HEARTBEAT_SERVICE } from './lock-options.js';
+import { validateKey } from '../../api/kv.js';
+import { requireName } from '../../api/validate.js';
+import { DEFAULT_HEARTBEAT_SERVICE } from './session-options.js';
 import { normalizeSemaphorePrefix } from './semaphore.js';
 
 /** Options of the rule builders. */

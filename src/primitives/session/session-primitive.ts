@@ -9,15 +9,22 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
-import type { KV, KVPair } from '../api/kv.js';
-import type { SessionBehavior } from '../api/session.js';
-import type { Txn, TxnKVOperation } from '../api/txn.js';
-import type { ClientResource } from '../client.js';
-import { ClosedError, ConflictError, ConsulError, isRetryable, LockLostError, TxnError } from '../errors.js';
-import type { CallOptions } from '../transport/types.js';
-import type { Watch } from '../watch/types.js';
-import type { Watches } from '../watch/watches.js';
-import type { AcquireOptions, ResolvedSessionOptions, TryAcquireOptions } from './lock-options.js';
+import type { KV, KVPair } from '../../api/kv.js';
+import type { SessionBehavior } from '../../api/session.js';
+import type { Txn, TxnKVOperation } from '../../api/txn.js';
+import type { ClientResource } from '../../client.js';
+import {
+  ClosedError,
+  ConflictError,
+  ConsulError,
+  isRetryable,
+  LockLostError,
+  TxnError,
+} from '../../errors.js';
+import type { CallOptions } from '../../transport/types.js';
+import type { Watch } from '../../watch/types.js';
+import type { Watches } from '../../watch/watches.js';
+import type { AcquireOptions, ResolvedSessionOptions, TryAcquireOptions } from './session-options.js';
 import {
   abortable,
   abortedSignal,
@@ -26,7 +33,7 @@ import {
   delay,
   graceSignal,
   type BackoffPolicy,
-} from '../timing/index.js';
+} from '../../timing/index.js';
 import { SessionKeeper, type KeeperHost } from './session-keeper.js';
 
 /** What the primitives need from the client (structurally, `Consul`). */

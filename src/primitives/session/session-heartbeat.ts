@@ -5,10 +5,10 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
-import type { AgentServiceRegistration } from '../api/agent-types.js';
-import { formatDuration } from '../duration.js';
-import type { CallOptions } from '../transport/types.js';
-import type { ResolvedHeartbeat } from './lock-options.js';
+import type { AgentServiceRegistration } from '../../api/agent-types.js';
+import { formatDuration } from '../../duration.js';
+import type { CallOptions } from '../../transport/types.js';
+import type { ResolvedHeartbeat } from './session-options.js';
 
 /** The agent endpoints a heartbeat check needs (structurally `consul.agent`). */
 export interface HeartbeatAgent {

@@ -44,7 +44,7 @@
  *
  * @packageDocumentation
  */
-import type { KVPair } from '../api/kv.js';
+import type { KVPair } from '../../api/kv.js';
 
 /**
  * The fencing token of a hold granted to `session`, from the entry the granting write

@@ -16,7 +16,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, Headers, Response, request, type Dispatcher } from 'undici';
-import { tlsConnectOptions } from '../transport/tls-connect.js';
+import { tlsConnectOptions } from '../../transport/tls-connect.js';
 import type { BalancerInstance } from './balancer-strategies.js';
 
 /**

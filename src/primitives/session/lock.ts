@@ -4,19 +4,19 @@
  *
  * @packageDocumentation
  */
-import { validateKey, type KVPair } from '../api/kv.js';
-import { txnKV } from '../api/txn.js';
-import { ConflictError } from '../errors.js';
-import type { CallOptions } from '../transport/types.js';
-import type { Watch } from '../watch/types.js';
+import { validateKey, type KVPair } from '../../api/kv.js';
+import { txnKV } from '../../api/txn.js';
+import { ConflictError } from '../../errors.js';
+import type { CallOptions } from '../../transport/types.js';
+import type { Watch } from '../../watch/types.js';
 import { lockFencingToken } from './fencing.js';
-import { describeFlags, LOCK_FLAGS } from './lock-flags.js';
+import { describeFlags, LOCK_FLAGS } from './key-flags.js';
 import {
   primitiveWatchOptions,
   resolveSessionOptions,
   resolveValue,
   type LockOptions,
-} from './lock-options.js';
+} from './session-options.js';
 import { holdsLock, lockLossReason, planLock } from './lock-state.js';
 import {
   acquireWithIndex,

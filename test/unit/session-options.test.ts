@@ -6,15 +6,19 @@ import {
   primitiveWatchOptions,
   resolveSessionOptions,
   resolveValue,
-} from '../../src/primitives/lock-options.js';
-import { electionAclRules, lockAclRules, semaphoreAclRules } from '../../src/primitives/lock-acl.js';
+} from '../../src/primitives/session/session-options.js';
+import {
+  electionAclRules,
+  lockAclRules,
+  semaphoreAclRules,
+} from '../../src/primitives/session/session-acl.js';
 import { abortable, boundedSignal, delay, graceSignal } from '../../src/timing/index.js';
 import {
   checksOutrunHolder,
   retryDelayMs,
   safetyMarginMs,
   sessionChecks,
-} from '../../src/primitives/session-keeper.js';
+} from '../../src/primitives/session/session-keeper.js';
 import { validationField } from '../support/validation.js';
 
 describe('resolveSessionOptions', () => {

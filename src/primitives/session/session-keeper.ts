@@ -20,7 +20,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
-import type { Session, SessionBehavior, SessionCreateRequest } from '../api/session.js';
+import type { Session, SessionBehavior, SessionCreateRequest } from '../../api/session.js';
 import {
   ClosedError,
   ConsulError,
@@ -28,10 +28,10 @@ import {
   LockLostError,
   NotFoundError,
   ValidationError,
-} from '../errors.js';
-import type { CallOptions } from '../transport/types.js';
-import type { ResolvedSessionOptions } from './lock-options.js';
-import { abortable } from '../timing/index.js';
+} from '../../errors.js';
+import type { CallOptions } from '../../transport/types.js';
+import type { ResolvedSessionOptions } from './session-options.js';
+import { abortable } from '../../timing/index.js';
 import { HeartbeatCheck, type HeartbeatAgent } from './session-heartbeat.js';
 
 /** What a keeper needs from the client. */

@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../errors.js';
 
 /** Holder of each claimed ID, by agent then by `service:<id>` or `check:<id>`. */
 const held = new Map<string, Map<string, string>>();

@@ -10,13 +10,13 @@ import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
 import type { HeadersInit } from 'undici';
 import { Headers } from 'undici';
-import type { ServiceEntry } from '../api/health.js';
-import type { ClientResource } from '../client.js';
-import { toMilliseconds, type Duration } from '../duration.js';
-import { ClosedError, ConsulUnavailableError, TimeoutError, ValidationError } from '../errors.js';
-import { abortable, timeoutSignal } from '../timing/index.js';
-import type { Watch, WatchOptions } from '../watch/types.js';
-import type { ServiceWatchOptions, Watches } from '../watch/watches.js';
+import type { ServiceEntry } from '../../api/health.js';
+import type { ClientResource } from '../../client.js';
+import { toMilliseconds, type Duration } from '../../duration.js';
+import { ClosedError, ConsulUnavailableError, TimeoutError, ValidationError } from '../../errors.js';
+import { abortable, timeoutSignal } from '../../timing/index.js';
+import type { Watch, WatchOptions } from '../../watch/types.js';
+import type { ServiceWatchOptions, Watches } from '../../watch/watches.js';
 import {
   BalancerResponse,
   classifyFailure,

@@ -4,11 +4,11 @@
  *
  * @packageDocumentation
  */
-import { LOCK_DELAY_MAX_MS, SESSION_TTL_MAX_MS, SESSION_TTL_MIN_MS } from '../api/session.js';
-import type { KVValue } from '../api/kv.js';
-import { boundedDuration, toMilliseconds, type Duration } from '../duration.js';
-import { ValidationError } from '../errors.js';
-import type { WatchOptions } from '../watch/types.js';
+import { LOCK_DELAY_MAX_MS, SESSION_TTL_MAX_MS, SESSION_TTL_MIN_MS } from '../../api/session.js';
+import type { KVValue } from '../../api/kv.js';
+import { boundedDuration, toMilliseconds, type Duration } from '../../duration.js';
+import { ValidationError } from '../../errors.js';
+import type { WatchOptions } from '../../watch/types.js';
 
 /** Default session TTL, as Go's api.Lock: 15 s. */
 export const DEFAULT_LOCK_TTL_MS = 15_000;

@@ -5,10 +5,10 @@
  *
  * @packageDocumentation
  */
-import type { AgentServiceCheck, AgentServiceRegistration } from '../api/agent-types.js';
-import { validateServiceMeta, validateTags } from '../api/agent-services.js';
-import { boundedDuration, formatDuration, toMilliseconds, type Duration } from '../duration.js';
-import { ValidationError } from '../errors.js';
+import type { AgentServiceCheck, AgentServiceRegistration } from '../../api/agent-types.js';
+import { validateServiceMeta, validateTags } from '../../api/agent-services.js';
+import { boundedDuration, formatDuration, toMilliseconds, type Duration } from '../../duration.js';
+import { ValidationError } from '../../errors.js';
 
 /** Status of a Consul health check. */
 export type CheckStatus = 'passing' | 'warning' | 'critical';

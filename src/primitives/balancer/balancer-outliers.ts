@@ -13,8 +13,8 @@
  *
  * @packageDocumentation
  */
-import { toMilliseconds, type Duration } from '../duration.js';
-import { ValidationError } from '../errors.js';
+import { toMilliseconds, type Duration } from '../../duration.js';
+import { ValidationError } from '../../errors.js';
 
 /** Settings of passive outlier detection; see {@link BalancerOptions.outlierDetection}. */
 export interface OutlierDetectionOptions {

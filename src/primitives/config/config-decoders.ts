@@ -5,9 +5,9 @@
  *
  * @packageDocumentation
  */
-import type { KVPair } from '../api/kv.js';
-import { ConfigDecodeError, ValidationError } from '../errors.js';
-import { deepEqual } from '../watch/deep-equal.js';
+import type { KVPair } from '../../api/kv.js';
+import { ConfigDecodeError, ValidationError } from '../../errors.js';
+import { deepEqual } from '../../watch/deep-equal.js';
 
 /** A custom decoder: turns a key's raw bytes into its config value. Throw to reject the value. */
 export type ConfigDecoder<T = unknown> = (value: Buffer, key: string) => T;

@@ -10,9 +10,9 @@
  *
  * @packageDocumentation
  */
-import type { KVPair } from '../api/kv.js';
-import { ConflictError } from '../errors.js';
-import { COORDINATION_KEY, describeFlags, SEMAPHORE_FLAGS } from './lock-flags.js';
+import type { KVPair } from '../../api/kv.js';
+import { ConflictError } from '../../errors.js';
+import { COORDINATION_KEY, describeFlags, SEMAPHORE_FLAGS } from './key-flags.js';
 
 /** The decoded coordination key. */
 export interface SemaphoreState {

@@ -7,12 +7,12 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
-import type { KVPair, KVValue } from '../api/kv.js';
-import type { ClientResource } from '../client.js';
-import { ClosedError, ConflictError, LockLostError, ValidationError } from '../errors.js';
-import type { Watch } from '../watch/types.js';
-import { describeFlags, LOCK_FLAGS } from './lock-flags.js';
-import { primitiveWatchOptions, resolveValue, type SessionOptions } from './lock-options.js';
+import type { KVPair, KVValue } from '../../api/kv.js';
+import type { ClientResource } from '../../client.js';
+import { ClosedError, ConflictError, LockLostError, ValidationError } from '../../errors.js';
+import type { Watch } from '../../watch/types.js';
+import { describeFlags, LOCK_FLAGS } from './key-flags.js';
+import { primitiveWatchOptions, resolveValue, type SessionOptions } from './session-options.js';
 import { Lock } from './lock.js';
 import type { PrimitiveHost } from './session-primitive.js';
 

@@ -5,9 +5,9 @@
  *
  * @packageDocumentation
  */
-import type { ServiceEntry } from '../api/health.js';
-import type { HealthCheck } from '../api/health-types.js';
-import { ValidationError } from '../errors.js';
+import type { ServiceEntry } from '../../api/health.js';
+import type { HealthCheck } from '../../api/health-types.js';
+import { ValidationError } from '../../errors.js';
 
 /**
  * How the balancer chooses an instance:

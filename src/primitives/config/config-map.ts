@@ -6,12 +6,12 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
-import type { ClientResource } from '../client.js';
-import { ClosedError, ValidationError } from '../errors.js';
-import type { KVPair } from '../api/kv.js';
-import { LatestValueIterator } from '../watch/latest-iterator.js';
-import type { Watch, WatchOptions } from '../watch/types.js';
-import type { Watches } from '../watch/watches.js';
+import type { ClientResource } from '../../client.js';
+import { ClosedError, ValidationError } from '../../errors.js';
+import type { KVPair } from '../../api/kv.js';
+import { LatestValueIterator } from '../../watch/latest-iterator.js';
+import type { Watch, WatchOptions } from '../../watch/types.js';
+import type { Watches } from '../../watch/watches.js';
 import {
   normalizeConfigPrefix,
   reconcileConfig,
