@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { ValidationError } from '../errors.js';
+import { validateToken } from '../transport/token.js';
 import type { Transport } from '../transport/transport.js';
 import type { CallOptions, ReadOptions } from '../transport/types.js';
 import { AgentChecks } from './agent-checks.js';
@@ -102,7 +103,8 @@ export class Agent {
         `'${String(kind)}' is not one of ${[...AGENT_TOKEN_KINDS].join(', ')}`,
       );
     }
-    requireName('token', token);
+    // The agent sends this token in its own headers: the same rule as the client's token.
+    validateToken(token, 'token');
     await this.#transport.request({
       method: 'PUT',
       path: `/v1/agent/token/${kind}`,

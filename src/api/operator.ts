@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { toMilliseconds } from '../duration.js';
 import { ConsulHttpError, ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { CallOptions } from '../transport/types.js';
@@ -257,6 +258,16 @@ export class Operator {
       throw new ValidationError('config', 'must be an object');
     const { cas, ...call } = options;
     const casValue = cas === undefined ? undefined : uint64('cas', cas);
+    for (const field of ['LastContactThreshold', 'ServerStabilizationTime'] as const) {
+      const value: unknown = config[field];
+      if (value !== undefined) toMilliseconds(value as string, field);
+    }
+    for (const field of ['MaxTrailingLogs', 'MinQuorum'] as const) {
+      const value: unknown = config[field];
+      if (value !== undefined && (!Number.isInteger(value) || (value as number) < 0)) {
+        throw new ValidationError(field, `expected a non-negative integer, got ${String(value)}`);
+      }
+    }
     // Consul rejects read-only fields only by ignoring them; sending them would suggest they count.
     const { CreateIndex: _created, ModifyIndex: _modified, ...body } = config as AutopilotConfiguration;
     const response = await this.#transport.request<boolean | undefined>({

@@ -12,6 +12,7 @@ import { ClosedError, InvalidResponseError, isRetryable, TimeoutError, Validatio
 import { formatDuration, toMilliseconds } from '../duration.js';
 import { errorForFailure, errorForStatus } from './error-mapping.js';
 import { parseQueryMeta } from './query-meta.js';
+import { RenewablePool } from './renewable-pool.js';
 import { tlsConnectOptions } from './tls-connect.js';
 import { validateToken } from './token.js';
 import { parseConsulJson, stringifyConsulJson } from './uint64-json.js';
@@ -105,8 +106,8 @@ export class Transport {
   readonly logger: Logger;
   // Blocking queries hold a connection for minutes. Keeping them in their own pool means a
   // put or a plain get never queues behind watches.
-  private readonly shortPool: Pool;
-  private readonly blockingPool: Pool;
+  private readonly shortPool: RenewablePool;
+  private readonly blockingPool: RenewablePool;
   private closed = false;
   #closing: Promise<void> | undefined;
   // A timed-out attempt already spent the caller's time bound; retrying would break the
@@ -130,8 +131,16 @@ export class Transport {
       bodyTimeout: 0,
       keepAliveTimeout: 30_000,
     };
-    this.shortPool = new Pool(config.origin, { ...common, connections: config.connections });
-    this.blockingPool = new Pool(config.origin, { ...common, connections: null });
+    this.shortPool = new RenewablePool(
+      'short',
+      () => new Pool(config.origin, { ...common, connections: config.connections }),
+      logger,
+    );
+    this.blockingPool = new RenewablePool(
+      'blocking',
+      () => new Pool(config.origin, { ...common, connections: null }),
+      logger,
+    );
   }
 
   /** Whether {@link Transport.close} was called. */
@@ -157,8 +166,8 @@ export class Transport {
 
   /** Current counters. */
   stats(): TransportStats {
-    const a = this.shortPool.stats;
-    const b = this.blockingPool.stats;
+    const a = this.shortPool.stats();
+    const b = this.blockingPool.stats();
     return {
       requests: this.requestCount,
       blockingRequests: this.blockingCount,
@@ -175,6 +184,9 @@ export class Transport {
     if (this.closed) throw new ClosedError();
     const options = spec.read ?? spec.call ?? {};
     const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new ValidationError('signal', 'must be an AbortSignal');
+    }
     signal?.throwIfAborted();
     const prepared = this.prepare(spec);
     const idempotent = spec.idempotent ?? spec.method === 'GET';
@@ -295,7 +307,7 @@ export class Transport {
   ): Promise<ConsulResponse<T>> {
     if (this.closed) throw new ClosedError();
     const signal = (spec.read ?? spec.call)?.signal;
-    const pool = prepared.blocking ? this.blockingPool : this.shortPool;
+    const pool = (prepared.blocking ? this.blockingPool : this.shortPool).current;
     this.requestCount++;
     if (prepared.blocking) this.blockingCount++;
     const started = performance.now();
@@ -311,7 +323,7 @@ export class Transport {
         bodyTimeout: prepared.timeoutMs,
       });
     } catch (error) {
-      throw this.failure(spec, error, signal, prepared);
+      throw this.failure(spec, error, signal, prepared, pool);
     }
     const { statusCode, headers } = response;
     const meta = parseQueryMeta(headers);
@@ -357,7 +369,7 @@ export class Transport {
         body: text,
       });
     } catch (error) {
-      throw this.failure(spec, error, signal, prepared);
+      throw this.failure(spec, error, signal, prepared, pool);
     }
   }
 
@@ -366,12 +378,23 @@ export class Transport {
     error: unknown,
     signal: AbortSignal | undefined,
     prepared: { timeoutMs: number },
+    pool: Pool,
   ) {
     if (signal?.aborted) return signal.reason as unknown;
     // Built only on failure: masking the path costs a regex per request otherwise.
     const label = `${spec.method} ${publicPath(spec.path)}`;
     if (this.closed) return new ClosedError(`${label}: the Consul client was closed`);
-    return errorForFailure(error, label, prepared.timeoutMs);
+    const mapped = errorForFailure(error, label, prepared.timeoutMs);
+    if (mapped instanceof TimeoutError) {
+      // One silent connection means the path to the agent may have dropped every connection
+      // of both pools: the retry must not wait a whole timeout again on another dead one.
+      // A timeout on a pool already replaced says nothing about the new connections.
+      if (pool === this.shortPool.current || pool === this.blockingPool.current) {
+        this.shortPool.renew(this.shortPool.current);
+        this.blockingPool.renew(this.blockingPool.current);
+      }
+    }
+    return mapped;
   }
 
   /**

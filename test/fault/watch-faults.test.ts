@@ -270,4 +270,40 @@ describe('watch faults (dedicated agents)', () => {
       await proxy.close();
     }
   });
+
+  it('after a timeout, the retry goes over a new connection, not another dead idle one (issue 10, item 7)', async () => {
+    const proxy = await startTcpProxy(agent.address);
+    try {
+      await using direct = new Consul({ address: agent.address, env: {} });
+      await using consul = new Consul({
+        address: `http://${proxy.address}`,
+        env: {},
+        logger: memoryLogger('warn').logger,
+      });
+      await direct.kv.put('halfopen2/key', 'before');
+      const watch = consul.watch.key('halfopen2/key', { wait: '2s', timeout: '2s', backoff: fastBackoff });
+      const errors: Error[] = [];
+      watch.on('error', (error) => errors.push(error));
+      expect(text(await watch.ready())).toBe('before');
+      // Idle connections in the ordinary pool, as any application making calls has.
+      await Promise.all([1, 2, 3].map(() => consul.kv.get('halfopen2/key')));
+      expect(consul.stats().connections).toBeGreaterThanOrEqual(3);
+      // The watch's blocking read is on the wire before the connections die.
+      await expectEventually(() => expect(consul.stats().blockingRequests).toBeGreaterThanOrEqual(1));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(consul.stats().running).toBeGreaterThanOrEqual(1);
+
+      // Every open connection goes silent (a NAT that forgot them); new ones work.
+      proxy.blackholeExisting();
+      await direct.kv.put('halfopen2/key', 'during');
+      await until(watch, (value) => text(value) === 'during', HANG_GUARD_MS);
+      // One detection period, one timeout: the plain read after it did not land on one of
+      // the dead idle connections (each would have cost another timeout).
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(TimeoutError);
+      await watch.close();
+    } finally {
+      await proxy.close();
+    }
+  });
 });

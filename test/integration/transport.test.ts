@@ -198,12 +198,15 @@ describe('ACL-enabled Consul', () => {
     const secret = 'hidden-token-0f3c9a';
     const consul = new Consul({ address: agent.address, token: secret, env: {}, logger });
     try {
-      // Request lines (debug), a 403 on a read and on a write, and a watch that stops on it.
+      // Request lines (debug), a 403 on a read and on a write, a watch retrying on it, and
+      // one that stops on it.
       await expect(consul.kv.get('acl/x')).rejects.toThrow(PermissionDeniedError);
       await expect(consul.kv.put('acl/x', 'v')).rejects.toThrow(PermissionDeniedError);
       const watch = consul.watch.key('acl/x');
-      await expect(watch.ready()).rejects.toThrow(PermissionDeniedError);
+      await new Promise<void>((resolve) => watch.on('error', () => resolve()));
       await watch.close();
+      const failing = consul.watch.key('acl/y', { permissionDenied: 'fail' });
+      await expect(failing.ready()).rejects.toThrow(PermissionDeniedError);
       expect(lines.some((line) => line.includes('"path":"/v1/kv/acl/x"'))).toBe(true);
       expect(lines.some((line) => line.includes('PermissionDeniedError'))).toBe(true);
       expect(lines.join('\n')).not.toContain(secret);

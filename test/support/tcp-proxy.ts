@@ -19,6 +19,11 @@ export interface TcpProxy {
    * Bytes sent meanwhile wait in socket buffers, as TCP retransmission would deliver them.
    */
   blackhole(): void;
+  /**
+   * Silences only the connections open now; new ones pass. What a NAT or firewall that
+   * forgot its connections does: every existing connection is half-open, the path is fine.
+   */
+  blackholeExisting(): void;
   /** Forwards again, including the bytes held while blackholed. */
   resume(): void;
   /** Destroys every open connection (both sides), without closing the listener. */
@@ -96,6 +101,9 @@ export async function startTcpProxy(target: string | { host: string; port: numbe
     },
     blackhole() {
       holding = true;
+      for (const pair of pairs) hold(pair);
+    },
+    blackholeExisting() {
       for (const pair of pairs) hold(pair);
     },
     resume() {
