@@ -11,9 +11,11 @@ export interface StartClusterOptions {
   /** Client agents, 0–16. Default 2. */
   clients?: number;
   /**
-   * Where the agents run. `'auto'` (default) picks `'binary'`: see the README section
-   * "Testing against a cluster" for why the container backend is not offered for clusters
-   * yet. `'container'` is rejected with an error saying so.
+   * Where the agents run: `'binary'` (host processes of the consul binary on loopback
+   * addresses of their own), `'container'` (containers of the Consul image on a Docker
+   * network of the cluster's own; needs a Docker engine) or `'auto'` (default): the binary
+   * backend, unless env `CONSULKIT_CLUSTER_BACKEND` is `container`. See the README section
+   * "Testing against a cluster" for why `'auto'` is not the container backend yet.
    */
   backend?: 'auto' | 'binary' | 'container';
   /**
@@ -39,7 +41,8 @@ export interface RestartOptions {
   /**
    * Keep the data folder (default true): a process restart. `false` wipes it first: an
    * agent that comes back with its state lost (same node name, ID and addresses, no
-   * sessions, checks, raft log or snapshots of its own).
+   * sessions, checks, raft log or snapshots of its own). For a container, `true` starts the
+   * same container again and `false` replaces it with a fresh one from the image.
    */
   keepData?: boolean;
 }
@@ -49,36 +52,54 @@ export interface ClusterNode {
   /** Node name, e.g. `ck1a2b3c-server-1`. */
   readonly name: string;
   readonly role: 'server' | 'client';
-  /** Loopback address the agent binds, e.g. `127.0.1.3`; unique per node on this machine. */
+  /**
+   * The address the other agents reach this one at: a loopback address of its own
+   * (binary backend, e.g. `127.0.1.3`) or its address on the cluster network (container
+   * backend, e.g. `10.217.0.13`, not reachable from the host).
+   */
   readonly ip: string;
-  /** Base URL of this agent's HTTP API, e.g. `http://127.0.1.3:PORT`. */
+  /**
+   * Base URL of this agent's HTTP API as this process reaches it, e.g. `http://127.0.1.3:PORT`
+   * (binary) or the published port, `http://127.0.0.1:PORT` (container).
+   */
   readonly address: string;
   /**
    * Base URL of a relay in front of the same HTTP API whose latency {@link delay} controls.
    * Point a client here when a test needs to slow its traffic down.
    */
   readonly proxyAddress: string;
-  /** The agent's ports (server RPC is unused on clients). */
+  /**
+   * The agent's ports at {@link ip} (server RPC is unused on clients); in a container these
+   * are Consul's standard ports inside it (8500, 8301, 8300).
+   */
   readonly ports: { readonly http: number; readonly serfLan: number; readonly server: number };
   /** `'running'`, `'frozen'` (after {@link freeze}) or `'killed'`. */
   readonly state: 'running' | 'frozen' | 'killed';
   /** Whether {@link isolate} is in force. */
   readonly isolated: boolean;
-  /** SIGKILL: a crash, no graceful leave. The node's addresses stay reserved for {@link restart}. */
+  /**
+   * SIGKILL (`docker kill` for a container): a crash, no graceful leave. The node's addresses
+   * stay reserved for {@link restart}.
+   */
   kill(): Promise<void>;
   /**
    * Kills the agent if it runs (or is frozen) and starts it again on the same addresses;
    * resolves when its API knows a raft leader again. An isolation in force stays in force.
    */
   restart(options?: RestartOptions): Promise<void>;
-  /** SIGSTOP: the agent stops answering anyone (its own HTTP API included) until {@link thaw}. */
+  /**
+   * SIGSTOP (`docker pause` for a container): the agent stops answering anyone, its own HTTP
+   * API included, until {@link thaw}.
+   */
   freeze(): Promise<void>;
-  /** SIGCONT after {@link freeze}. */
+  /** SIGCONT (`docker unpause`) after {@link freeze}. */
   thaw(): Promise<void>;
   /**
    * Cuts the node from every other node of the cluster (Serf LAN over TCP and UDP, server
    * RPC) while its HTTP API still answers the application: what a node cut off from the
-   * servers looks like. Needs iptables (root or CAP_NET_ADMIN).
+   * servers looks like. Binary backend: iptables rules (root or CAP_NET_ADMIN). Container
+   * backend: the container is disconnected from the cluster network (its HTTP API is
+   * published through the default bridge, which stays connected).
    */
   isolate(): Promise<void>;
   /** Ends {@link isolate}. No-op when not isolated. */
@@ -110,8 +131,9 @@ export interface Cluster extends AsyncDisposable {
   /** Polls until some reachable agent names a leader; resolves to its node. */
   waitForLeader(options?: { timeoutMs?: number; exclude?: ClusterNode }): Promise<ClusterNode>;
   /**
-   * Kills every agent, removes firewall rules, relays, cgroups and temp folders. Idempotent;
-   * also done (synchronously, as far as possible) when the process exits.
+   * Kills every agent, removes containers, the cluster network, firewall rules, relays,
+   * cgroups and temp folders. Idempotent; also done (synchronously, as far as possible) when
+   * the process exits.
    */
   stop(): Promise<void>;
 }
