@@ -12,7 +12,12 @@ import { ValidationError } from '../../src/errors.js';
 import type { Cluster, ClusterNode } from '../../src/testing/index.js';
 import { startCluster } from '../../src/testing/index.js';
 import { chooseClusterBackend } from '../../src/testing/cluster-options.js';
-import { CLUSTER_OWNER_LABEL, sweepStaleClusterResources } from '../../src/testing/cluster-docker.js';
+import {
+  CLUSTER_OWNER_LABEL,
+  dockerHostName,
+  staleOwners,
+  sweepStaleClusterResources,
+} from '../../src/testing/cluster-docker.js';
 import { dockerEngineAvailable, resolveConsulImage } from '../../src/testing/docker.js';
 import { pidAlive } from '../../src/testing/loopback-claims.js';
 import { ownRulesInForce } from '../../src/testing/netfault.js';
@@ -335,6 +340,23 @@ describe('startCluster backend choice', () => {
       chooseClusterBackend('auto', yes, { CONSULKIT_CLUSTER_BACKEND: 'vm' }),
     ).rejects.toBeInstanceOf(ValidationError);
     await expect(chooseClusterBackend('container', no, {})).rejects.toThrow(/needs a Docker engine/);
+  });
+});
+
+describe('container backend helpers', () => {
+  it('staleOwners judges only owners on this host, by whether their pid still runs', () => {
+    const me = hostname();
+    const alive = (pid: number): boolean => pid === 100;
+    expect([
+      ...staleOwners([`${me}/100`, `${me}/200`, `other-host/200`, 'garbage', `${me}/x`], alive),
+    ]).toEqual([`${me}/200`]);
+  });
+
+  it('dockerHostName: a local socket is localhost, a tcp engine its host', () => {
+    expect(dockerHostName(undefined)).toBe('localhost');
+    expect(dockerHostName('unix:///var/run/docker.sock')).toBe('localhost');
+    expect(dockerHostName('tcp://10.1.2.3:2376')).toBe('10.1.2.3');
+    expect(dockerHostName('ssh://user@builder')).toBe('builder');
   });
 });
 
