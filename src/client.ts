@@ -38,8 +38,33 @@ import {
 import type { StandardSchemaV1 } from './primitives/layered-config/standard-schema.js';
 import type { RegisterServiceOptions } from './primitives/registration/registration-options.js';
 import { Transport, type TransportStats } from './transport/transport.js';
-import { WatchEngine } from './watch/engine.js';
+import {
+  buildHealthReport,
+  type HealthReport,
+  type HealthReportOptions,
+} from './observability/health-report.js';
+import {
+  observeBalancer,
+  observeElection,
+  observeHeld,
+  observeRegistration,
+} from './observability/observe-primitives.js';
+import { Telemetry, type ObservabilityOptions } from './observability/telemetry.js';
+import { SCHEDULING_DEFAULTS, WatchEngine } from './watch/engine.js';
 import { Watches } from './watch/watches.js';
+
+/** The agent probe of {@link Consul.healthReport} must answer well within a prober's own timeout. */
+const HEALTH_PROBE_TIMEOUT = '2s';
+
+function telemetryTarget(
+  origin: string,
+  socketPath: string | undefined,
+): { address: string; port: number | undefined } {
+  if (socketPath !== undefined) return { address: socketPath, port: undefined };
+  const url = new URL(origin);
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  return { address: url.hostname, port };
+}
 
 /** Something the client must shut down when it closes (a watch, a lock, a registration…). */
 export interface ClientResource {
@@ -98,15 +123,19 @@ export class Consul implements AsyncDisposable {
 
   /** @internal Shared by the endpoint groups and the watcher. */
   readonly transport: Transport;
+  /** @internal Metrics, spans, diagnostics channels and the state behind {@link Consul.healthReport}. */
+  readonly telemetry: Telemetry;
+  readonly #watchEngine: WatchEngine;
   readonly #resources = new Set<ClientResource>();
   #closing: Promise<void> | undefined;
 
   /**
    * @throws ValidationError when an option or environment variable is malformed
    */
-  constructor(options: ConsulOptions = {}) {
+  constructor(options: ConsulOptions & ObservabilityOptions = {}) {
     const config = resolveConfig(options);
     this.logger = options.logger ?? createDefaultLogger(options.env ?? process.env);
+    this.telemetry = new Telemetry(options, telemetryTarget(config.origin, config.socketPath));
     this.transport = new Transport(config, this.logger);
     this.kv = new KV(this.transport);
     this.session = new Session(this.transport);
@@ -123,8 +152,13 @@ export class Consul implements AsyncDisposable {
     this.connect = new Connect(this.transport);
     this.configEntry = new ConfigEntries(this.transport);
     this.snapshot = new Snapshots(this.transport);
-    const watchEngine = new WatchEngine(this.logger);
+    const watchEngine = new WatchEngine(this.logger, {
+      slots: config.blockingSlots,
+      ...SCHEDULING_DEFAULTS,
+    });
+    this.#watchEngine = watchEngine;
     this.track(watchEngine);
+    this.telemetry.observeLoops(() => watchEngine.stats().loops);
     this.watch = new Watches(watchEngine, this);
   }
 
@@ -142,7 +176,9 @@ export class Consul implements AsyncDisposable {
    * @throws ValidationError for bad options, before any request
    */
   registerService(options: RegisterServiceOptions): Promise<ServiceRegistration> {
-    return registerService(this, options);
+    return registerService(this, options).then((registration) =>
+      observeRegistration(this.telemetry, registration),
+    );
   }
 
   /**
@@ -157,7 +193,8 @@ export class Consul implements AsyncDisposable {
    * @throws ValidationError for a bad key or options, before any request
    */
   lock(key: string, options: LockOptions = {}): Lock {
-    return new Lock(this, key, options);
+    const lock = new Lock(this, key, options);
+    return observeHeld(this.telemetry, lock, 'lock', lock.key);
   }
 
   /**
@@ -167,7 +204,8 @@ export class Consul implements AsyncDisposable {
    * @throws ValidationError for a bad prefix, limit or options, before any request
    */
   semaphore(prefix: string, options: SemaphoreOptions): Semaphore {
-    return new Semaphore(this, prefix, options);
+    const semaphore = new Semaphore(this, prefix, options);
+    return observeHeld(this.telemetry, semaphore, 'semaphore', semaphore.prefix);
   }
 
   /**
@@ -177,7 +215,7 @@ export class Consul implements AsyncDisposable {
    * @throws ValidationError for a bad key or options, before any request
    */
   election(key: string, options: ElectionOptions = {}): Election {
-    return new Election(this, key, options);
+    return observeElection(this.telemetry, new Election(this, key, options));
   }
 
   /**
@@ -233,12 +271,43 @@ export class Consul implements AsyncDisposable {
    * @throws ValidationError for a bad service name or options, before any request
    */
   balancer(service: string, options: BalancerOptions = {}): Balancer {
-    return new Balancer(this, service, options);
+    return observeBalancer(this.telemetry, new Balancer(this, service, options));
   }
 
   /** Request and connection counters of this client. */
   stats(): TransportStats {
     return this.transport.stats();
+  }
+
+  /**
+   * A snapshot for readiness and liveness endpoints: whether the agent answers (one
+   * `/v1/status/leader` read, no retries, bounded by `timeout`), each registration's last
+   * good heartbeat, the locks, semaphore slots and leaderships held, and the watches whose
+   * reads are failing. Never rejects for an unreachable agent: that is what it reports.
+   * (`consul.health` is Consul's `/v1/health` endpoint group.)
+   *
+   * @example
+   * ```ts
+   * http.createServer(async (req, res) => {
+   *   const report = await consul.healthReport();
+   *   res.writeHead(report.healthy ? 200 : 503, { 'content-type': 'application/json' });
+   *   res.end(JSON.stringify(report));
+   * });
+   * ```
+   * @throws ValidationError for a bad `timeout` or `signal`
+   */
+  healthReport(options: HealthReportOptions = {}): Promise<HealthReport> {
+    return buildHealthReport(
+      this.telemetry.state,
+      () =>
+        this.status.leader({
+          timeout: options.timeout ?? HEALTH_PROBE_TIMEOUT,
+          retries: 0,
+          ...(options.signal !== undefined && { signal: options.signal }),
+        }),
+      this.#watchEngine.stats().loops,
+      options.signal,
+    );
   }
 
   /** Whether {@link Consul.close} was called. */

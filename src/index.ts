@@ -372,3 +372,5 @@ export { CONFIG_FORMATS, type ConfigFormat } from './primitives/layered-config/f
 export type { ConfigLayer } from './primitives/layered-config/layers.js';
 export type { ConfigTree, ConfigDiffEntry } from './primitives/layered-config/merge.js';
 export type { StandardSchemaV1 } from './primitives/layered-config/standard-schema.js';
+// Observability: metric, attribute and channel names, channel messages, the health report.
+export * from './observability/index.js';
