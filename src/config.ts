@@ -69,8 +69,33 @@ export interface ConsulOptions {
   timeout?: Duration;
   /** Retry policy for idempotent requests. */
   retry?: RetryOptions;
-  /** Connections for ordinary requests. Blocking queries use a separate pool so they never delay these. Default 16. */
+  /**
+   * Connections for ordinary (non-blocking) requests. Blocking queries use a separate pool,
+   * so a `put` or a session renewal never waits behind watches. Default 8 (4 over HTTPS).
+   */
   connections?: number;
+  /**
+   * Connections for blocking queries (watches, locks, elections, config maps, balancers).
+   * However many watches run, no more are opened: when there are more distinct blocking
+   * loops than this allows, KV key watches of one folder share one recursive read and the
+   * other loops take turns with shorter waits (see the README, "Connection budget").
+   * Default: `connectionBudget - connections` over plain HTTP (24); 2 over HTTPS, where
+   * each HTTP/2 connection carries up to 200 blocking queries at once.
+   */
+  blockingConnections?: number;
+  /**
+   * Most TCP connections this client ever holds to its agent, both pools together. The agent
+   * accepts at most `http_max_conns_per_client` (200 by default) from one IP address, and
+   * every process of the host that talks to it over loopback shares that limit. Default 32
+   * (`connections + blockingConnections` when only those are given): five such clients on
+   * one host still leave 40 connections to everything else.
+   */
+  connectionBudget?: number;
+  /**
+   * The agent's `http_max_conns_per_client`, only to reject a budget it could never honour.
+   * Default 200 (Consul's default).
+   */
+  agentConnectionLimit?: number;
   /** Environment to read defaults from. Default `process.env`; pass `{}` to ignore the environment. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -99,6 +124,73 @@ export interface ResolvedConfig {
   retryMinDelayMs: number;
   retryMaxDelayMs: number;
   connections: number;
+  /** Blocking connections (HTTP/1.1) or HTTP/2 connections carrying blocking queries. */
+  blockingConnections: number;
+  /** Whether blocking queries go over HTTP/2 (HTTPS only). */
+  blockingH2: boolean;
+  /** Blocking queries at once: connections over HTTP/1.1, connections × streams over HTTP/2. */
+  blockingSlots: number;
+  /** Total connections: short + blocking. */
+  connectionBudget: number;
+}
+
+/** Concurrent streams per HTTP/2 connection: under the 250 that Consul's Go server allows. */
+export const H2_STREAMS_PER_CONNECTION = 200;
+
+function positiveInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ValidationError(name, `expected a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Splits the connection budget into the short and the blocking pool (see
+ * {@link ConsulOptions.connectionBudget}).
+ *
+ * @throws ValidationError for non-positive counts, pools that exceed the budget, or a budget
+ *   above the agent's per-client limit
+ */
+export function resolveBudget(
+  options: Pick<
+    ConsulOptions,
+    'connections' | 'blockingConnections' | 'connectionBudget' | 'agentConnectionLimit'
+  >,
+  https: boolean,
+): Pick<
+  ResolvedConfig,
+  'connections' | 'blockingConnections' | 'blockingH2' | 'blockingSlots' | 'connectionBudget'
+> {
+  const limit = positiveInteger('agentConnectionLimit', options.agentConnectionLimit ?? 200);
+  const connections = positiveInteger('connections', options.connections ?? (https ? 4 : 8));
+  const given = options.connectionBudget;
+  const budget =
+    given === undefined
+      ? connections + (options.blockingConnections ?? (https ? 2 : 24))
+      : positiveInteger('connectionBudget', given);
+  const blocking = positiveInteger(
+    'blockingConnections',
+    options.blockingConnections ?? (https ? Math.min(2, budget - connections) : budget - connections),
+  );
+  if (connections + blocking > budget) {
+    throw new ValidationError(
+      'connectionBudget',
+      `${connections} connections + ${blocking} blocking connections exceed the budget of ${budget}`,
+    );
+  }
+  if (budget > limit) {
+    throw new ValidationError(
+      'connectionBudget',
+      `${budget} exceeds the agent's per-client limit of ${limit} (http_max_conns_per_client); the agent would refuse the rest`,
+    );
+  }
+  return {
+    connections,
+    blockingConnections: blocking,
+    blockingH2: https,
+    blockingSlots: https ? blocking * H2_STREAMS_PER_CONNECTION : blocking,
+    connectionBudget: budget,
+  };
 }
 
 /** Parses a boolean the way Go's `strconv.ParseBool` does. */
@@ -234,10 +326,7 @@ export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
   if (!['default', 'stale', 'consistent'].includes(consistency)) {
     throw new ValidationError('consistency', `'${String(consistency)}' is not default, stale or consistent`);
   }
-  const connections = options.connections ?? 16;
-  if (!Number.isInteger(connections) || connections < 1) {
-    throw new ValidationError('connections', `expected a positive integer, got ${String(connections)}`);
-  }
+  const budget = resolveBudget(options, parsed.https);
   const retries = options.retry?.retries ?? 3;
   if (!Number.isInteger(retries) || retries < 0) {
     throw new ValidationError('retry.retries', `expected a non-negative integer, got ${String(retries)}`);
@@ -252,7 +341,7 @@ export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
     retries,
     retryMinDelayMs: toMilliseconds(options.retry?.minDelay ?? 100, 'retry.minDelay'),
     retryMaxDelayMs: toMilliseconds(options.retry?.maxDelay ?? 2000, 'retry.maxDelay'),
-    connections,
+    ...budget,
   };
   if (parsed.socketPath !== undefined) resolved.socketPath = parsed.socketPath;
   if (token !== undefined) resolved.token = token;

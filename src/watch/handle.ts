@@ -9,7 +9,8 @@ import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
 import { ClosedError } from '../errors.js';
 import { LatestValueIterator } from './latest-iterator.js';
-import type { BlockingLoop, LoopSubscriber } from './loop.js';
+import type { LoopSubscriber } from './loop.js';
+import type { WatchSource } from './source.js';
 import type { Watch, WatchEvents, WatchState } from './types.js';
 
 interface Deferred<T> {
@@ -35,7 +36,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * the process. An `error` listener that throws is logged only.
  */
 export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
-  readonly #loop: BlockingLoop<T>;
+  readonly #loop: WatchSource<T>;
   readonly #logger: Logger;
   readonly #emitter = new EventEmitter<WatchEvents<T>>();
   readonly #iterators = new Set<LatestValueIterator<T>>();
@@ -58,7 +59,7 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
   };
 
   /** @internal Use `consul.watch.*`. */
-  constructor(loop: BlockingLoop<T>, logger: Logger, signal?: AbortSignal) {
+  constructor(loop: WatchSource<T>, logger: Logger, signal?: AbortSignal) {
     this.#loop = loop;
     this.#logger = logger;
     this.#signal = signal;

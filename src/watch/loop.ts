@@ -12,6 +12,8 @@ import { backoffDelay, rateLimitDelay, sleep } from '../timing/index.js';
 import { deepEqual } from './deep-equal.js';
 import { nextIndex } from './index-rules.js';
 import { describeQuery, type LoopSettings, type WatchQuery } from './query.js';
+import type { SlotScheduler, Turn } from './slot-scheduler.js';
+import type { WatchSource } from './source.js';
 
 /**
  * Where a loop is:
@@ -54,13 +56,14 @@ function asError(value: unknown): Error {
 }
 
 /** A shared, reference-counted blocking loop over one {@link WatchQuery}. */
-export class BlockingLoop<T> {
+export class BlockingLoop<T> implements WatchSource<T> {
   /** The query in words, for logs (never the token). */
   readonly description: string;
   readonly #query: WatchQuery<T>;
   readonly #settings: LoopSettings;
   readonly #logger: Logger;
   readonly #onStop: () => void;
+  readonly #scheduler: SlotScheduler | undefined;
   readonly #subscribers = new Set<LoopSubscriber<T>>();
   readonly #controller = new AbortController();
   #state: LoopState = 'reading';
@@ -75,12 +78,21 @@ export class BlockingLoop<T> {
   /**
    * @param onStop - called once, synchronously, when the loop stops or fails, so that its
    *   owner stops handing it to new watches
+   * @param scheduler - shares the blocking connections among loops; each blocking read
+   *   (index above 0) waits for a turn from it, with the wait it grants
    */
-  constructor(query: WatchQuery<T>, settings: LoopSettings, logger: Logger, onStop: () => void) {
+  constructor(
+    query: WatchQuery<T>,
+    settings: LoopSettings,
+    logger: Logger,
+    onStop: () => void,
+    scheduler?: SlotScheduler,
+  ) {
     this.#query = query;
     this.#settings = settings;
     this.#logger = logger;
     this.#onStop = onStop;
+    this.#scheduler = scheduler;
     this.description = describeQuery(query);
   }
 
@@ -166,6 +178,7 @@ export class BlockingLoop<T> {
     // Answers in a row that carried no X-Consul-Index (see #missingIndex).
     let unindexed = 0;
     let paceMs = 0;
+    const leave = this.#scheduler?.join();
     try {
       while (!signal.aborted) {
         await sleep(
@@ -174,6 +187,15 @@ export class BlockingLoop<T> {
         );
         if (signal.aborted) break;
         paceMs = 0;
+        // A read with index 0 answers at once and goes through the short pool: no turn.
+        let turn: Turn | undefined;
+        if (index > 0n && this.#scheduler !== undefined) {
+          try {
+            turn = await this.#scheduler.acquire(settings.waitMs, signal);
+          } catch {
+            break; // only the loop's own signal rejects a waiting turn
+          }
+        }
         lastStart = performance.now();
         this.#state = 'reading';
         this.#reads++;
@@ -182,12 +204,12 @@ export class BlockingLoop<T> {
           answer = await this.#query
             .read({
               index,
-              wait: settings.waitMs,
+              wait: turn?.waitMs ?? settings.waitMs,
               timeout: settings.marginMs,
               // This loop backs off on its own and must drop the index after a failure; a
               // transport retry would re-send the old index to a possibly restarted agent.
               retries: 0,
-              signal,
+              signal: turn === undefined ? signal : AbortSignal.any([signal, turn.signal]),
               ...(settings.consistency !== undefined && { consistency: settings.consistency }),
               ...(settings.datacenter !== undefined && { datacenter: settings.datacenter }),
               ...(settings.token !== undefined && { token: settings.token }),
@@ -196,6 +218,9 @@ export class BlockingLoop<T> {
             .withMeta();
         } catch (thrown) {
           if (signal.aborted) break;
+          // The scheduler took the slot back for a waiting loop: not a failure; the index is
+          // kept, so the next turn answers at once if the data moved meanwhile.
+          if (turn?.signal.aborted === true) continue;
           const error = asError(thrown);
           if (!isWatchRetryable(error, settings.retryDenied)) {
             this.#fail(error);
@@ -215,8 +240,12 @@ export class BlockingLoop<T> {
           // snapshot): blocking on the old index would hold until that index is reached
           // again. A plain read re-establishes the baseline at once.
           index = 0n;
+          turn?.release();
+          turn = undefined;
           await sleep(delay, signal);
           continue;
+        } finally {
+          turn?.release();
         }
         if (failures > 0) {
           this.#logger.info({ watch: this.description, failures }, 'consulkit: watch recovered');
@@ -247,6 +276,8 @@ export class BlockingLoop<T> {
       // still, the loop's promise must never reject unobserved.
       if (!this.finished) this.#fail(asError(unexpected));
       else this.#logger.error({ err: unexpected, watch: this.description }, 'consulkit: watch loop failed');
+    } finally {
+      leave?.();
     }
   }
 

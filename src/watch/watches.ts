@@ -112,8 +112,11 @@ export class Watches {
   key(key: string, options: WatchOptions = {}): Watch<KVPair | undefined> {
     validateKey(key);
     const kv = this.#sources.kv;
-    return this.#engine.watch(
+    return this.#engine.watchKey(
+      key,
       { endpoint: 'kv.get', params: { key }, read: (read) => kv.get(key, read) },
+      // The same query as keyPrefix(folder): a folder read and a prefix watch on it share a loop.
+      (prefix) => ({ endpoint: 'kv.list', params: { prefix }, read: (read) => kv.list(prefix, read) }),
       options,
     );
   }
