@@ -49,7 +49,7 @@ import {
   observeHeld,
   observeRegistration,
 } from './observability/observe-primitives.js';
-import { Telemetry, type ObservabilityOptions } from './observability/telemetry.js';
+import { Telemetry } from './observability/telemetry.js';
 import { SCHEDULING_DEFAULTS, WatchEngine } from './watch/engine.js';
 import { Watches } from './watch/watches.js';
 
@@ -132,7 +132,7 @@ export class Consul implements AsyncDisposable {
   /**
    * @throws ValidationError when an option or environment variable is malformed
    */
-  constructor(options: ConsulOptions & ObservabilityOptions = {}) {
+  constructor(options: ConsulOptions = {}) {
     const config = resolveConfig(options);
     this.logger = options.logger ?? createDefaultLogger(options.env ?? process.env);
     this.telemetry = new Telemetry(options, telemetryTarget(config.origin, config.socketPath));

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { ValidationError } from './errors.js';
 import { toMilliseconds, type Duration } from './duration.js';
 import { validateToken } from './transport/token.js';
+import type { ObservabilityOptions } from './observability/telemetry.js';
 
 /** Read consistency mode. `default` lets the leader answer without a quorum check; `stale` lets any server answer; `consistent` forces a leadership check. */
 export type ConsistencyMode = 'default' | 'stale' | 'consistent';
@@ -44,7 +45,7 @@ export interface RetryOptions {
 }
 
 /** Options of {@link Consul}. Every field is optional; defaults follow the Consul CLI environment. */
-export interface ConsulOptions {
+export interface ConsulOptions extends ObservabilityOptions {
   /**
    * Agent address: `http://host:port`, `https://host:port`, `unix:///path/to/socket` or a bare
    * `host:port`. Default: env `CONSUL_HTTP_ADDR`, else `http://127.0.0.1:8500`.

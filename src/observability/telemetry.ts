@@ -20,7 +20,7 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
-import { ConsulError } from '../errors.js';
+import { ConsulError, ValidationError } from '../errors.js';
 import { channels, type RequestMessage } from './channels.js';
 import { createInstruments, type Instruments } from './instruments.js';
 import { ATTRIBUTES, INSTRUMENTATION_SCOPE } from './names.js';
@@ -63,6 +63,16 @@ function globalTracerProvider(): TracerProvider | undefined {
   return delegate === NOOP_TRACER_PROVIDER ? undefined : provider;
 }
 
+function checkProvider(provider: unknown, name: string, method: string): void {
+  if (provider === undefined) return;
+  if (provider === null || typeof (provider as Record<string, unknown>)[method] !== 'function') {
+    throw new ValidationError(
+      name,
+      `must be an OpenTelemetry ${name.replace('Provider', '')} provider (with ${method}())`,
+    );
+  }
+}
+
 /** The endpoint group of a Consul API path: `/v1/kv/x` → `kv`. */
 export function endpointGroup(path: string): string {
   if (!path.startsWith('/v1/')) return 'other';
@@ -98,7 +108,10 @@ export class Telemetry {
   readonly #tracer: Tracer | undefined;
   readonly #server: Attributes;
 
+  /** @throws ValidationError when a provider given is not one */
   constructor(options: ObservabilityOptions, target: TelemetryTarget) {
+    checkProvider(options.meterProvider, 'meterProvider', 'getMeter');
+    checkProvider(options.tracerProvider, 'tracerProvider', 'getTracer');
     const meterProvider = options.meterProvider ?? globalMeterProvider();
     const tracerProvider = options.tracerProvider ?? globalTracerProvider();
     this.#instruments =

@@ -39,6 +39,11 @@ describe('observability facade', () => {
     expect(() => telemetry.requestEnd(undefined, 200)).not.toThrow();
   });
 
+  it('refuses a provider that is not one, before anything else', () => {
+    expect(() => new Telemetry({ meterProvider: {} as never }, target)).toThrow(ValidationError);
+    expect(() => new Telemetry({ tracerProvider: 'jaeger' as never }, target)).toThrow(/tracerProvider/);
+  });
+
   it('uses the global providers once an SDK registered them', () => {
     const sdk = memory();
     metrics.setGlobalMeterProvider(sdk.meterProvider);

@@ -1,0 +1,147 @@
+/**
+ * Observability against a real Consul, recorded by an in-memory OpenTelemetry SDK: lock
+ * holders, a lock loss, a leader change, registrations, and consul.healthReport().
+ */
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ATTRIBUTES, CHANNELS, LockLostError, METRICS } from '../../src/index.js';
+import { Clients } from '../support/clients.js';
+import { sharedConsulAddress, uniqueName, uniquePrefix } from '../support/consul.js';
+import { waitFor } from '../support/wait.js';
+import { MemoryTelemetry } from '../unit/observability-support.js';
+
+const address = sharedConsulAddress();
+const clients = new Clients(address);
+const sdk = new MemoryTelemetry();
+const observed = { meterProvider: sdk.meterProvider, tracerProvider: sdk.tracerProvider };
+const unsubscribe: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of unsubscribe.splice(0)) cleanup();
+});
+afterAll(async () => {
+  await clients.closeAll();
+  await sdk.shutdown();
+});
+
+function listen(name: string): unknown[] {
+  const received: unknown[] = [];
+  const listener = (message: unknown): void => void received.push(message);
+  diagnosticsChannel.subscribe(name, listener);
+  unsubscribe.push(() => diagnosticsChannel.unsubscribe(name, listener));
+  return received;
+}
+
+const fast = { ttl: '10s', lockDelay: 0 } as const;
+
+describe('observability of locks and elections', () => {
+  it('counts holders, hold time and a loss, publishes acquired/released/lost, and lists held locks in the report', async () => {
+    const key = `${uniquePrefix('obs-lock')}/.lock`;
+    const consul = clients.create(observed);
+    const lost = listen(CHANNELS.lockLost);
+    const acquired = listen(CHANNELS.lockAcquired);
+    const match = { [ATTRIBUTES.key]: key };
+
+    const lock = await consul.lock(key, fast).acquire();
+    expect(await sdk.sum(METRICS.lockHolders, match)).toBe(1);
+    expect(acquired).toEqual([{ kind: 'lock', key, fencingToken: lock.fencingToken }]);
+    const report = await consul.healthReport();
+    expect(report.held).toMatchObject([{ kind: 'lock', key, fencingToken: String(lock.fencingToken) }]);
+    await lock.release();
+    expect(await sdk.sum(METRICS.lockHolders, match)).toBe(0);
+    expect(
+      (await sdk.histogram(METRICS.lockHoldDuration, { ...match, [ATTRIBUTES.holdEnd]: 'released' })).count,
+    ).toBe(1);
+
+    // Lost: another client destroys the holder's session.
+    const again = await consul.lock(key, fast).acquire();
+    const gone = new Promise<LockLostError>((resolve) => again.once('lost', resolve));
+    await clients.create().session.destroy(again.sessionId as string);
+    const error = await gone;
+    expect(await sdk.sum(METRICS.lockHolders, match)).toBe(0);
+    expect(await sdk.sum(METRICS.lockLosses, match)).toBe(1);
+    expect(
+      (await sdk.histogram(METRICS.lockHoldDuration, { ...match, [ATTRIBUTES.holdEnd]: 'lost' })).count,
+    ).toBe(1);
+    expect(lost).toMatchObject([{ kind: 'lock', key, error }]);
+    expect((await consul.healthReport()).held).toEqual([]);
+  });
+
+  it('counts terms won and lost across a leader change, and times the leadership', async () => {
+    const key = `${uniquePrefix('obs-elect')}/leader`;
+    const elected = listen(CHANNELS.electionElected);
+    const revoked = listen(CHANNELS.electionRevoked);
+    const a = clients.create(observed).election(key, { ...fast, value: 'a' });
+    const consulB = clients.create(observed);
+    const b = consulB.election(key, { ...fast, value: 'b' });
+    const match = { [ATTRIBUTES.key]: key };
+    await a.campaign();
+    const bLeads = b.campaign();
+    // a loses its leadership: its session is destroyed behind its back; b takes over.
+    const aRevoked = new Promise<Error | undefined>((resolve) => a.once('revoked', resolve));
+    await clients.create().session.destroy(await sessionOf(key));
+    expect(await aRevoked).toBeInstanceOf(LockLostError);
+    await bLeads;
+    expect(b.isLeader).toBe(true);
+    expect(await sdk.sum(METRICS.electionTerms, { ...match, [ATTRIBUTES.term]: 'won' })).toBe(2);
+    expect(await sdk.sum(METRICS.electionTerms, { ...match, [ATTRIBUTES.term]: 'lost' })).toBe(1);
+    expect((await sdk.histogram(METRICS.electionLeadership, match)).count).toBe(1);
+    expect(elected).toMatchObject([{ key }, { key }]);
+    expect(revoked).toMatchObject([{ key, end: 'lost' }]);
+    expect((await consulB.healthReport()).held).toMatchObject([
+      { kind: 'election', key, fencingToken: String(b.fencingToken) },
+    ]);
+    await b.resign();
+    expect(await sdk.sum(METRICS.electionTerms, { ...match, [ATTRIBUTES.term]: 'resigned' })).toBe(1);
+  });
+});
+
+/** The session holding `key`, read from Consul (elections do not expose theirs). */
+async function sessionOf(key: string): Promise<string> {
+  const entry = await clients.create().kv.get(key);
+  if (entry?.Session === undefined) throw new Error(`${key} is not held`);
+  return entry.Session;
+}
+
+describe('consul.healthReport()', () => {
+  it('reports a reachable agent with its leader, and each registration’s last heartbeat', async () => {
+    const consul = clients.create(observed);
+    const name = uniqueName('obs-web');
+    const registration = await consul.registerService({ name, ttl: '3s', handleSignals: false });
+    try {
+      const report = await consul.healthReport();
+      expect(report.healthy).toBe(true);
+      expect(report.agent.reachable).toBe(true);
+      expect(report.agent.leader).toMatch(/:\d+$/);
+      const [entry] = report.registrations;
+      expect(entry?.serviceId).toBe(registration.id);
+      expect(entry?.failuresInARow).toBe(0);
+      expect(entry?.sinceLastHeartbeatMs).toBeLessThan(3000);
+      // The agent forgets the service: the registration re-registers it, and the metric says why.
+      await clients.create().agent.service.deregister(registration.id);
+      await waitFor(
+        'a re-registration after the agent forgot the service',
+        async () =>
+          (await sdk.sum(METRICS.registrations, {
+            [ATTRIBUTES.serviceId]: registration.id,
+            [ATTRIBUTES.registrationReason]: 'agent-forgot',
+          })) >= 1,
+        20_000,
+      );
+    } finally {
+      await registration.stop();
+    }
+    expect((await consul.healthReport()).registrations).toEqual([]);
+  });
+
+  it('reports an unreachable agent as unhealthy within its timeout, without throwing', async () => {
+    const consul = clients.create({ address: 'http://127.0.0.1:1', retry: { retries: 0 } });
+    const report = await consul.healthReport({ timeout: '1s' });
+    expect(report.healthy).toBe(false);
+    expect(report.agent).toMatchObject({
+      reachable: false,
+      leader: undefined,
+      error: { type: 'unavailable' },
+    });
+    expect(report.agent.latencyMs).toBeLessThan(5000);
+  });
+});
