@@ -40,8 +40,8 @@ import type { RegisterServiceOptions } from './primitives/registration/registrat
 import { Transport, type TransportStats } from './transport/transport.js';
 import {
   buildHealthReport,
-  type HealthReport,
-  type HealthReportOptions,
+  type ClientHealthReport,
+  type ClientHealthReportOptions,
 } from './observability/health-report.js';
 import {
   observeBalancer,
@@ -155,6 +155,8 @@ export class Consul implements AsyncDisposable {
     const watchEngine = new WatchEngine(this.logger, {
       slots: config.blockingSlots,
       ...SCHEDULING_DEFAULTS,
+      // Refusals cost connections; over h2 one connection carries a whole set of streams.
+      limitStep: config.blockingH2 ? config.blockingSlots / config.blockingConnections : 1,
     });
     this.#watchEngine = watchEngine;
     this.track(watchEngine);
@@ -296,7 +298,7 @@ export class Consul implements AsyncDisposable {
    * ```
    * @throws ValidationError for a bad `timeout` or `signal`
    */
-  healthReport(options: HealthReportOptions = {}): Promise<HealthReport> {
+  healthReport(options: ClientHealthReportOptions = {}): Promise<ClientHealthReport> {
     return buildHealthReport(
       this.telemetry.state,
       () =>

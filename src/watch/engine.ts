@@ -9,7 +9,8 @@ import { ClosedError, ValidationError } from '../errors.js';
 import { WatchHandle } from './handle.js';
 import type { KeyValue } from './key-feed.js';
 import { KvCoalescer, type FolderQuery } from './kv-coalescer.js';
-import { BlockingLoop } from './loop.js';
+import { LimitGovernor } from './limit-governor.js';
+import { BlockingLoop, type LoopShared } from './loop.js';
 import { loopKey, resolveSettings, type LoopSettings, type WatchQuery } from './query.js';
 import { SlotScheduler, worstCaseDelayMs, type SlotSchedulerOptions } from './slot-scheduler.js';
 import type { Watch, WatchOptions } from './types.js';
@@ -37,14 +38,19 @@ export interface WatchEngineStats {
   worstCaseDelayMs: number;
   /** Reads aborted to hand their slot to a waiting loop. */
   preemptions: number;
+  /** Blocking reads refused by the agent's per-client connection limit. */
+  limitRefusals: number;
   /** KV folders read as one recursive query for several key watches. */
   coalescedGroups: number;
   /** Distinct keys served by those folder reads. */
   coalescedKeys: number;
 }
 
-/** How the engine shares blocking reads: see {@link SlotScheduler}. */
-export type WatchEngineOptions = SlotSchedulerOptions;
+/** How the engine shares blocking reads: see {@link SlotScheduler} and {@link LimitGovernor}. */
+export interface WatchEngineOptions extends SlotSchedulerOptions {
+  /** Slots given back per quiet minute after the agent refused connections. Default 1. */
+  readonly limitStep?: number;
+}
 
 /** Defaults of the fair scheduling: 2 s between turns, never a wait under 1 s. */
 export const SCHEDULING_DEFAULTS = Object.freeze({ targetDelayMs: 2000, minWaitMs: 1000 });
@@ -56,6 +62,8 @@ export class WatchEngine {
   readonly #scheduler: SlotScheduler;
   readonly #options: WatchEngineOptions;
   readonly #coalescer: KvCoalescer;
+  readonly #limits: LimitGovernor;
+  readonly #shared: LoopShared;
   #closed = false;
 
   /** @param options - slots and fair-scheduling settings; default: unlimited slots (no scheduling) */
@@ -63,6 +71,21 @@ export class WatchEngine {
     this.#logger = logger;
     this.#options = options ?? { slots: Number.MAX_SAFE_INTEGER, ...SCHEDULING_DEFAULTS };
     this.#scheduler = new SlotScheduler(this.#options);
+    const slotTarget = this.#scheduler;
+    this.#limits = new LimitGovernor(
+      {
+        get slots() {
+          return slotTarget.stats.slots;
+        },
+        get held() {
+          return slotTarget.stats.held;
+        },
+        setSlots: (slots) => slotTarget.setSlots(slots),
+      },
+      logger,
+      { maxSlots: this.#options.slots, step: this.#options.limitStep ?? 1 },
+    );
+    this.#shared = { scheduler: this.#scheduler, limits: this.#limits };
     const loops = this.#loops;
     const scheduler = this.#scheduler;
     this.#coalescer = new KvCoalescer(
@@ -121,7 +144,7 @@ export class WatchEngine {
         if (this.#loops.get(key) === created) this.#loops.delete(key);
         if (!this.#closed) this.#coalescer.schedulePlan();
       },
-      this.#scheduler,
+      this.#shared,
     );
     this.#loops.set(key, created as BlockingLoop<unknown>);
     return created;
@@ -177,6 +200,7 @@ export class WatchEngine {
       turnWaitMs: this.#scheduler.currentWaitMs(waitMs),
       worstCaseDelayMs: worstCaseDelayMs(scheduler.members, scheduler.slots, waitMs, this.#options),
       preemptions: scheduler.preemptions,
+      limitRefusals: this.#limits.stats.limitRefusals,
       coalescedGroups: coalescing.coalescedGroups,
       coalescedKeys: coalescing.coalescedKeys,
     };
@@ -186,6 +210,7 @@ export class WatchEngine {
   async close(): Promise<void> {
     this.#closed = true;
     this.#scheduler.close();
+    this.#limits.close();
     const loops = [...this.#loops.values()];
     this.#loops.clear();
     await Promise.all(loops.map((loop) => loop.shutdown()));

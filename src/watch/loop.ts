@@ -12,6 +12,7 @@ import { backoffDelay, rateLimitDelay, sleep } from '../timing/index.js';
 import { deepEqual } from './deep-equal.js';
 import { nextIndex } from './index-rules.js';
 import { describeQuery, type LoopSettings, type WatchQuery } from './query.js';
+import type { LimitGovernor } from './limit-governor.js';
 import type { SlotScheduler, Turn } from './slot-scheduler.js';
 import type { WatchSource } from './source.js';
 
@@ -51,6 +52,20 @@ export interface LoopSubscriber<T> {
   end(): void;
 }
 
+/**
+ * Whether the agent refused the connection because its per-client limit is full (the
+ * transport's `CONNECTION_LIMIT` code): a state of the host, not of this loop's query.
+ */
+export function isConnectionLimit(error: unknown): boolean {
+  return error instanceof Error && (error as Error & { code?: unknown }).code === 'CONNECTION_LIMIT';
+}
+
+/** What the loops of one engine share: turns on the blocking connections, and the limit governor. */
+export interface LoopShared {
+  readonly scheduler: SlotScheduler;
+  readonly limits?: LimitGovernor;
+}
+
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value), { cause: value });
 }
@@ -64,6 +79,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
   readonly #logger: Logger;
   readonly #onStop: () => void;
   readonly #scheduler: SlotScheduler | undefined;
+  readonly #limits: LimitGovernor | undefined;
   readonly #subscribers = new Set<LoopSubscriber<T>>();
   readonly #controller = new AbortController();
   #state: LoopState = 'reading';
@@ -78,21 +94,23 @@ export class BlockingLoop<T> implements WatchSource<T> {
   /**
    * @param onStop - called once, synchronously, when the loop stops or fails, so that its
    *   owner stops handing it to new watches
-   * @param scheduler - shares the blocking connections among loops; each blocking read
-   *   (index above 0) waits for a turn from it, with the wait it grants
+   * @param shared - the scheduler that shares the blocking connections among loops (each
+   *   blocking read, index above 0, waits for a turn from it, with the wait it grants) and
+   *   the governor told of reads refused by the agent's per-client limit
    */
   constructor(
     query: WatchQuery<T>,
     settings: LoopSettings,
     logger: Logger,
     onStop: () => void,
-    scheduler?: SlotScheduler,
+    shared?: LoopShared,
   ) {
     this.#query = query;
     this.#settings = settings;
     this.#logger = logger;
     this.#onStop = onStop;
-    this.#scheduler = scheduler;
+    this.#scheduler = shared?.scheduler;
+    this.#limits = shared?.limits;
     this.description = describeQuery(query);
   }
 
@@ -231,15 +249,24 @@ export class BlockingLoop<T> implements WatchSource<T> {
           this.#state = 'backoff';
           this.#health = 'retrying';
           this.#lastError = error;
-          this.#logger.warn(
-            { err: error, watch: this.description, failures, retryInMs: delay },
-            'consulkit: watch read failed; retrying',
-          );
-          for (const subscriber of [...this.#subscribers]) subscriber.report(error);
-          // The agent may have come back with less state (a restarted dev agent, a restored
-          // snapshot): blocking on the old index would hold until that index is reached
-          // again. A plain read re-establishes the baseline at once.
-          index = 0n;
+          const limited = isConnectionLimit(error);
+          if (limited) {
+            // A full per-client limit refuses every loop at once: the governor shrinks the
+            // slots and logs once per episode; each loop tells its watches once per streak.
+            this.#limits?.refused();
+            if (failures === 1) for (const subscriber of [...this.#subscribers]) subscriber.report(error);
+          } else {
+            this.#logger.warn(
+              { err: error, watch: this.description, failures, retryInMs: delay },
+              'consulkit: watch read failed; retrying',
+            );
+            for (const subscriber of [...this.#subscribers]) subscriber.report(error);
+            // The agent may have come back with less state (a restarted dev agent, a restored
+            // snapshot): blocking on the old index would hold until that index is reached
+            // again. A plain read re-establishes the baseline at once. (A refused connection
+            // reached no agent state: the index stays.)
+            index = 0n;
+          }
           turn?.release();
           turn = undefined;
           await sleep(delay, signal);
