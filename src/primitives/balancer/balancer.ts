@@ -14,8 +14,9 @@ import type { ServiceEntry } from '../../api/health.js';
 import type { ClientResource } from '../../client.js';
 import { toMilliseconds, type Duration } from '../../duration.js';
 import { ClosedError, ConsulUnavailableError, TimeoutError, ValidationError } from '../../errors.js';
+import { safeEmit } from '../../safe-emit.js';
 import { abortable, timeoutSignal } from '../../timing/index.js';
-import type { Watch, WatchOptions } from '../../watch/types.js';
+import type { WatchOptions } from '../../watch/types.js';
 import type { ServiceWatchOptions, Watches } from '../../watch/watches.js';
 import {
   BalancerResponse,
@@ -40,6 +41,7 @@ import {
   type BalancerStrategy,
   type BalancerStrategyName,
 } from './balancer-strategies.js';
+import { checkSignal, WatchedLifecycle } from '../shared/watched-lifecycle.js';
 
 /** @internal What a balancer needs from the client (the `Consul` class provides it). */
 export interface BalancerHost {
@@ -295,26 +297,15 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
   readonly #description: string;
   readonly #maxAttempts: number;
   readonly #requestTimeoutMs: number | undefined;
-  readonly #watch: Watch<ServiceEntry[]>;
   readonly #includeWarning: boolean;
   readonly #http: InstanceHttpClient;
   readonly #outliers: OutlierDetector | undefined;
   readonly #ejectionTimeMs: number;
-  readonly #consumer: Promise<void>;
-  readonly #untrack: () => void;
-  readonly #signal: AbortSignal | undefined;
+  readonly #lifecycle: WatchedLifecycle<ServiceEntry[], BalancerInstance[]>;
   /** Aborted on close: ends every request still running. */
   readonly #closer = new AbortController();
   readonly #outstanding = new Map<string, number>();
   #members: readonly BalancerMember[] | undefined;
-  #readyWaiters: { resolve(instances: BalancerInstance[]): void; reject(error: unknown): void }[] = [];
-  #ending: { reason: unknown } | undefined;
-  #closing: Promise<void> | undefined;
-  readonly #onAbort = (): void => {
-    this.close().catch((error: unknown) =>
-      this.#logger.error({ err: error }, 'consulkit: closing an aborted balancer failed'),
-    );
-  };
 
   /**
    * @internal Use `consul.balancer(service, options)`.
@@ -345,8 +336,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
       throw new ValidationError('scheme', `must be 'http' or 'https', not ${String(scheme)}`);
     validateTls(tls, scheme);
     const outlierSettings = resolveOutlierSettings(outlierDetection);
-    if (signal !== undefined && !(signal instanceof AbortSignal))
-      throw new ValidationError('signal', 'must be an AbortSignal');
+    checkSignal(signal);
     const chosen = createStrategy(strategy);
     const attempts = attemptsOption('maxAttempts', maxAttempts, DEFAULT_MAX_ATTEMPTS);
     const requestTimeoutMs = positiveDuration('requestTimeout', requestTimeout);
@@ -383,19 +373,29 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     // Every running request listens on this signal (undici adds one listener per request):
     // many concurrent requests are normal here, not a leak.
     setMaxListeners(0, this.#closer.signal);
-    this.#signal = signal;
-    this.#watch = watch;
-    // The watch loop has logged its failures already (warn while retrying, error when fatal).
-    this.#watch.on('error', (error) => this.#emit('error', error));
-    this.#untrack = host.track(this);
-    this.#consumer = this.#consume();
-    if (signal?.aborted) this.#onAbort();
-    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#lifecycle = new WatchedLifecycle({
+      what: 'balancer',
+      watch,
+      logger: this.#logger,
+      resource: this,
+      track: (resource) => host.track(resource),
+      signal,
+      apply: (entries) => this.#apply(entries),
+      reportError: (error) => this.#emit('error', error),
+      // A stopped balancer no longer follows Consul: its last list would only grow stale.
+      onStop: () => {
+        this.#members = undefined;
+      },
+      closeAlso: () => {
+        this.#closer.abort(new ClosedError('the balancer was closed'));
+        return this.#http.close();
+      },
+    });
   }
 
   /** Whether the balancer has stopped: closed, or its watch failed fatally. */
   get closed(): boolean {
-    return this.#ending !== undefined;
+    return this.#lifecycle.closed;
   }
 
   /**
@@ -406,9 +406,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
    *   balancer was closed first
    */
   ready(): Promise<BalancerInstance[]> {
-    if (this.#members !== undefined) return Promise.resolve(this.instances());
-    if (this.#ending !== undefined) return Promise.reject(this.#ending.reason);
-    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+    return this.#lifecycle.ready(this.#members === undefined ? undefined : this.instances());
   }
 
   /** The instances in rotation, ordered by node then ID; empty before `ready()` and once closed. */
@@ -478,7 +476,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     });
     // The query string may carry user data: messages and logs name the path only.
     const route = path.split('?')[0] ?? path;
-    if (this.#ending !== undefined) throw this.#ending.reason;
+    const ending = this.#lifecycle.ending;
+    if (ending !== undefined) throw ending.reason;
     callerSignal?.throwIfAborted();
     await this.#whenReady(callerSignal, timeoutMs ?? UNDICI_TIMEOUT_MS);
     const signal = callerSignal ? AbortSignal.any([this.#closer.signal, callerSignal]) : this.#closer.signal;
@@ -566,35 +565,12 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
    * with `ClosedError`, and response bodies still being read are cut off. Idempotent.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
   /** Same as {@link Balancer.close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  async #shutdown(): Promise<void> {
-    this.#untrack();
-    this.#stop(new ClosedError('the balancer was closed'));
-    this.#closer.abort(new ClosedError('the balancer was closed'));
-    const results = await Promise.allSettled([this.#watch.close(), this.#http.close(), this.#consumer]);
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed) throw failed.reason;
-  }
-
-  async #consume(): Promise<void> {
-    try {
-      for await (const entries of this.#watch) {
-        if (this.#ending !== undefined) break;
-        this.#apply(entries);
-      }
-      this.#stop(new ClosedError('the balancer was closed'));
-    } catch (error) {
-      // A fatal watch failure: the watch already reported it on `error`.
-      this.#stop(error);
-    }
   }
 
   #apply(entries: readonly ServiceEntry[]): void {
@@ -615,7 +591,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
       }
     }
     if (previous === undefined) {
-      for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve(this.instances());
+      this.#lifecycle.resolveReady(this.instances());
       return;
     }
     const diff = diffMembers(previous, next);
@@ -712,24 +688,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
     }
   }
 
-  #stop(reason: unknown): void {
-    if (this.#ending !== undefined) return;
-    this.#ending = { reason };
-    // A stopped balancer no longer follows Consul: its last list would only grow stale.
-    this.#members = undefined;
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(reason);
-  }
-
   #emit<E extends keyof BalancerEvents>(event: E, ...args: EventEmitter.EventArgs<BalancerEvents, E>): void {
-    // A listener that throws must not break the loop feeding the balancer: it is logged and
-    // reported on `error` instead.
-    try {
-      this.emit(event, ...args);
-    } catch (error) {
-      this.#logger.error({ err: error, event }, `consulkit: a balancer '${event}' listener threw`);
-      if (event !== 'error')
-        this.#emit('error', error instanceof Error ? error : new Error(String(error), { cause: error }));
-    }
+    safeEmit<BalancerEvents, E>(this, this.#logger, 'balancer', event, ...args);
   }
 }

@@ -7,10 +7,10 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
 import type { ClientResource } from '../../client.js';
-import { ClosedError, ValidationError } from '../../errors.js';
 import type { KVPair } from '../../api/kv.js';
-import { LatestValueIterator } from '../../watch/latest-iterator.js';
-import type { Watch, WatchOptions } from '../../watch/types.js';
+import { ValidationError } from '../../errors.js';
+import { safeEmit } from '../../safe-emit.js';
+import type { WatchOptions } from '../../watch/types.js';
 import type { Watches } from '../../watch/watches.js';
 import {
   normalizeConfigPrefix,
@@ -20,6 +20,7 @@ import {
   type ConfigDecoder,
   type ConfigKeyState,
 } from './config-decoders.js';
+import { checkSignal, WatchedLifecycle } from '../shared/watched-lifecycle.js';
 
 /** @internal What a config map needs from the client (the `Consul` class provides it). */
 export interface ConfigMapHost {
@@ -100,22 +101,9 @@ export class ConfigMap<T = string>
 
   readonly #logger: Logger;
   readonly #decode: ConfigDecoder<T>;
-  readonly #watch: Watch<KVPair[]>;
-  readonly #consumer: Promise<void>;
-  readonly #untrack: () => void;
-  readonly #signal: AbortSignal | undefined;
-  readonly #iterators = new Set<LatestValueIterator<ConfigSnapshot<T>>>();
+  readonly #lifecycle: WatchedLifecycle<KVPair[], ConfigSnapshot<T>>;
   #states: ReadonlyMap<string, ConfigKeyState<T>> = new Map();
   #snapshot: ConfigSnapshot<T> | undefined;
-  #readyWaiters: { resolve(snapshot: ConfigSnapshot<T>): void; reject(error: unknown): void }[] = [];
-  /** Why the map stopped: a fatal watch failure, or a close. */
-  #ending: { reason: unknown; failed: boolean } | undefined;
-  #closing: Promise<void> | undefined;
-  readonly #onAbort = (): void => {
-    this.close().catch((error: unknown) =>
-      this.#logger.error({ err: error }, 'consulkit: closing an aborted config map failed'),
-    );
-  };
 
   /**
    * @internal Use `consul.configMap(prefix, options)`.
@@ -125,8 +113,7 @@ export class ConfigMap<T = string>
     if (options === null || typeof options !== 'object')
       throw new ValidationError('options', 'must be an object');
     const { decode, signal, ...watchOptions } = options;
-    if (signal !== undefined && !(signal instanceof AbortSignal))
-      throw new ValidationError('signal', 'must be an AbortSignal');
+    checkSignal(signal);
     const normalized = normalizeConfigPrefix(prefix);
     const decoder = resolveDecoder(decode);
     super();
@@ -134,19 +121,21 @@ export class ConfigMap<T = string>
     // The decode option fixes T (see DecodedValue); the resolved function is its decoder.
     this.#decode = decoder as ConfigDecoder<T>;
     this.#logger = host.logger.child({ primitive: 'configMap', prefix: normalized });
-    this.#signal = signal;
-    this.#watch = host.watch.keyPrefix(normalized, watchOptions);
-    // The watch loop has logged its failures already (warn while retrying, error when fatal).
-    this.#watch.on('error', (error) => this.#emit('error', error));
-    this.#untrack = host.track(this);
-    this.#consumer = this.#consume();
-    if (signal?.aborted) this.#onAbort();
-    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#lifecycle = new WatchedLifecycle({
+      what: 'config map',
+      watch: host.watch.keyPrefix(normalized, watchOptions),
+      logger: this.#logger,
+      resource: this,
+      track: (resource) => host.track(resource),
+      signal,
+      apply: (pairs) => this.#apply(pairs),
+      reportError: (error) => this.#emit('error', error),
+    });
   }
 
   /** Whether the map has stopped: closed, or its watch failed fatally. */
   get closed(): boolean {
-    return this.#ending !== undefined;
+    return this.#lifecycle.closed;
   }
 
   /** The current config, or `undefined` before the first answer. */
@@ -167,9 +156,7 @@ export class ConfigMap<T = string>
    *   map was closed first
    */
   ready(): Promise<ConfigSnapshot<T>> {
-    if (this.#snapshot !== undefined) return Promise.resolve(this.#snapshot);
-    if (this.#ending !== undefined) return Promise.reject(this.#ending.reason);
-    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+    return this.#lifecycle.ready(this.#snapshot);
   }
 
   /** The value of a key (relative to the prefix), or `undefined`. */
@@ -204,43 +191,17 @@ export class ConfigMap<T = string>
    * iteration ends when the map is closed and throws the error of a fatal watch failure.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<ConfigSnapshot<T>, undefined> {
-    const iterator = new LatestValueIterator<ConfigSnapshot<T>>(() => this.close());
-    if (this.#snapshot !== undefined) iterator.push(this.#snapshot);
-    if (this.#ending === undefined) this.#iterators.add(iterator);
-    else iterator.end(this.#ending.failed ? this.#ending.reason : undefined);
-    return iterator;
+    return this.#lifecycle.iterate(this.#snapshot);
   }
 
   /** Stops watching; `ready()` waiters reject with `ClosedError`, iterators end. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
   /** Same as {@link ConfigMap.close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  async #shutdown(): Promise<void> {
-    this.#untrack();
-    this.#stop(new ClosedError('the config map was closed'), false);
-    await this.#watch.close();
-    await this.#consumer;
-  }
-
-  async #consume(): Promise<void> {
-    try {
-      for await (const pairs of this.#watch) {
-        if (this.#ending !== undefined) break;
-        this.#apply(pairs);
-      }
-      // The watch ended without an error: closed by us or by `consul.close()`.
-      this.#stop(new ClosedError('the config map was closed'), false);
-    } catch (error) {
-      // A fatal watch failure: the watch already reported it on `error`.
-      this.#stop(error, true);
-    }
   }
 
   #apply(pairs: KVPair[]): void {
@@ -254,9 +215,9 @@ export class ConfigMap<T = string>
     if (!first && result.added.length + result.changed.length + result.removed.length === 0) return;
     const snapshot: ConfigSnapshot<T> = result.values;
     this.#snapshot = snapshot;
-    for (const iterator of this.#iterators) iterator.push(snapshot);
+    this.#lifecycle.publish(snapshot);
     if (first) {
-      for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve(snapshot);
+      this.#lifecycle.resolveReady(snapshot);
       return;
     }
     const change: ConfigChange<T> = {
@@ -268,30 +229,10 @@ export class ConfigMap<T = string>
     this.#emit('change', change);
   }
 
-  #stop(reason: unknown, failed: boolean): void {
-    if (this.#ending !== undefined) return;
-    this.#ending = { reason, failed };
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(reason);
-    // Closed: a snapshot not read yet is stale, as with a watch. Failed: it was good data, and
-    // the error follows it.
-    for (const iterator of this.#iterators)
-      iterator.end(failed ? reason : undefined, { discardUnread: !failed });
-    this.#iterators.clear();
-  }
-
   #emit<E extends keyof ConfigMapEvents<T>>(
     event: E,
     ...args: EventEmitter.EventArgs<ConfigMapEvents<T>, E>
   ): void {
-    // A listener that throws must not break the loop feeding the map: it is logged and
-    // reported on `error` instead.
-    try {
-      this.emit(event, ...args);
-    } catch (error) {
-      this.#logger.error({ err: error, event }, `consulkit: a config map '${event}' listener threw`);
-      if (event !== 'error')
-        this.#emit('error', error instanceof Error ? error : new Error(String(error), { cause: error }));
-    }
+    safeEmit<ConfigMapEvents<T>, E>(this, this.#logger, 'config map', event, ...args);
   }
 }

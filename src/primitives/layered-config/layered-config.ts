@@ -8,15 +8,16 @@ import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
 import type { KVPair } from '../../api/kv.js';
 import type { ClientResource } from '../../client.js';
-import { ClosedError, ValidationError } from '../../errors.js';
-import { LatestValueIterator } from '../../watch/latest-iterator.js';
-import type { Watch, WatchOptions } from '../../watch/types.js';
+import { ValidationError } from '../../errors.js';
+import { asError, safeEmit } from '../../safe-emit.js';
+import type { WatchOptions } from '../../watch/types.js';
 import type { Watches } from '../../watch/watches.js';
 import { ConfigSchemaError } from './errors.js';
 import { CONFIG_FORMATS, layerSources, type ConfigFormat, type ConfigSource } from './formats.js';
 import { configLayers, normalizeRoot, type ConfigLayer } from './layers.js';
 import { diffConfig, hasPath, mergeLayers, type ConfigDiffEntry, type ConfigTree } from './merge.js';
 import { issuePath, type StandardSchemaV1 } from './standard-schema.js';
+import { WatchedLifecycle } from '../shared/watched-lifecycle.js';
 
 /** @internal What a layered config needs from the client. */
 export interface LayeredConfigHost {
@@ -122,15 +123,9 @@ export class LayeredConfig<T = ConfigTree>
   readonly #dataKey: string;
   readonly #schema: StandardSchemaV1 | undefined;
   readonly #logger: Logger;
-  readonly #watch: Watch<KVPair[]>;
-  readonly #untrack: () => void;
-  readonly #consumer: Promise<void>;
-  readonly #iterators = new Set<LatestValueIterator<T>>();
+  readonly #lifecycle: WatchedLifecycle<KVPair[], T>;
   #value: { current: T } | undefined;
   #loadError: Error | undefined;
-  #readyWaiters: { resolve(value: T): void; reject(error: unknown): void }[] = [];
-  #ending: { reason: unknown; failed: boolean } | undefined;
-  #closing: Promise<void> | undefined;
 
   /**
    * @internal Use `consul.config(options)`.
@@ -174,10 +169,18 @@ export class LayeredConfig<T = ConfigTree>
     this.#dataKey = dataKey;
     this.#schema = schema;
     this.#logger = host.logger.child({ primitive: 'config', root: normalizedRoot, name });
-    this.#watch = host.watch.keyPrefix(this.rootFolder, watchOptions);
-    this.#watch.on('error', (error) => this.#emit('error', error));
-    this.#untrack = host.track(this);
-    this.#consumer = this.#consume();
+    this.#lifecycle = new WatchedLifecycle({
+      what: 'config',
+      // The watch takes the `signal` option: it ends the watch, which ends the config.
+      watch: host.watch.keyPrefix(this.rootFolder, watchOptions),
+      logger: this.#logger,
+      resource: this,
+      track: (resource) => host.track(resource),
+      apply: (pairs) => this.#apply(pairs),
+      reportError: (error) => this.#emit('error', error),
+      untrackWhenWatchEnds: true,
+      discardUnreadOnClose: false,
+    });
   }
 
   /** The current config, or `undefined` before the first good one. */
@@ -187,7 +190,7 @@ export class LayeredConfig<T = ConfigTree>
 
   /** Whether the config has stopped: closed, or its watch failed fatally. */
   get closed(): boolean {
-    return this.#ending !== undefined;
+    return this.#lifecycle.closed;
   }
 
   /**
@@ -216,10 +219,7 @@ export class LayeredConfig<T = ConfigTree>
    *   no good config yet; the watch's fatal error; `ClosedError` if closed first
    */
   ready(): Promise<T> {
-    if (this.#value !== undefined) return Promise.resolve(this.#value.current);
-    if (this.#ending !== undefined) return Promise.reject(this.#ending.reason);
-    if (this.#loadError !== undefined) return Promise.reject(this.#loadError);
-    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+    return this.#lifecycle.ready(this.#value?.current, this.#loadError);
   }
 
   /**
@@ -227,17 +227,12 @@ export class LayeredConfig<T = ConfigTree>
    * semantics. Leaving the loop early closes the config.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<T, undefined> {
-    const iterator = new LatestValueIterator<T>(() => this.close());
-    if (this.#value !== undefined) iterator.push(this.#value.current);
-    if (this.#ending === undefined) this.#iterators.add(iterator);
-    else iterator.end(this.#ending.failed ? this.#ending.reason : undefined);
-    return iterator;
+    return this.#lifecycle.iterate(this.#value?.current);
   }
 
   /** Stops watching. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
-    return this.#closing;
+    return this.#lifecycle.close();
   }
 
   /** Same as {@link LayeredConfig.close}. */
@@ -245,58 +240,35 @@ export class LayeredConfig<T = ConfigTree>
     return this.close();
   }
 
-  async #shutdown(): Promise<void> {
-    this.#untrack();
-    this.#stop(new ClosedError('the config was closed'), false);
-    await this.#watch.close();
-    await this.#consumer;
-  }
-
-  async #consume(): Promise<void> {
-    try {
-      for await (const pairs of this.#watch) {
-        if (this.#ending !== undefined) break;
-        await this.#apply(pairs);
-      }
-      this.#stop(new ClosedError('the config was closed'), false);
-    } catch (error) {
-      this.#stop(error, true);
-    } finally {
-      // The watch ended (closed, aborted through `signal`, or failed): the client need not
-      // close this config any more.
-      this.#untrack();
-    }
-  }
-
   async #apply(pairs: KVPair[]): Promise<void> {
     let next: T;
     try {
       next = await this.#load(pairs);
     } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error), { cause: error });
-      if (this.#ending !== undefined) return;
+      const failure = asError(error);
+      if (this.#lifecycle.closed) return;
       this.#logger.warn({ err: failure }, 'consulkit: config not applied; the last good config stays');
       if (this.#value === undefined) {
         this.#loadError = failure;
-        for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(failure);
+        this.#lifecycle.rejectReady(failure);
       }
       this.#emit('error', failure);
       return;
     }
-    if (this.#ending !== undefined) return;
+    if (this.#lifecycle.closed) return;
     const previous = this.#value;
     if (previous !== undefined) {
       const diff = diffConfig(previous.current, next);
       if (diff.length === 0) return;
       this.#value = { current: next };
-      for (const iterator of this.#iterators) iterator.push(next);
+      this.#lifecycle.publish(next);
       this.#emit('change', { value: next, previous: previous.current, diff });
       return;
     }
     this.#value = { current: next };
     this.#loadError = undefined;
-    for (const iterator of this.#iterators) iterator.push(next);
-    for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve(next);
+    this.#lifecycle.publish(next);
+    this.#lifecycle.resolveReady(next);
   }
 
   /** Parses every layer, merges them and validates the result; throws what went wrong. */
@@ -315,25 +287,11 @@ export class LayeredConfig<T = ConfigTree>
     );
   }
 
-  #stop(reason: unknown, failed: boolean): void {
-    if (this.#ending !== undefined) return;
-    this.#ending = { reason, failed };
-    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(reason);
-    for (const iterator of this.#iterators) iterator.end(failed ? reason : undefined);
-    this.#iterators.clear();
-  }
-
   #emit<E extends keyof LayeredConfigEvents<T>>(
     event: E,
     ...args: EventEmitter.EventArgs<LayeredConfigEvents<T>, E>
   ): void {
-    // A listener that throws must not break the loop feeding the config.
-    try {
-      this.emit(event, ...args);
-    } catch (error) {
-      this.#logger.error({ err: error, event }, `consulkit: a config '${event}' listener threw`);
-      if (event !== 'error') this.#emit('error', error instanceof Error ? error : new Error(String(error)));
-    }
+    safeEmit<LayeredConfigEvents<T>, E>(this, this.#logger, 'config', event, ...args);
   }
 }
 

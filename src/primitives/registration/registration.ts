@@ -57,6 +57,7 @@ import {
   TimeoutError,
   ValidationError,
 } from '../../errors.js';
+import { safeEmit } from '../../safe-emit.js';
 import type { CallOptions } from '../../transport/types.js';
 import { backoffDelay, jitterBelow, sleep } from '../../timing/index.js';
 import {
@@ -201,6 +202,8 @@ export class ServiceRegistration
   readonly checkId: string;
 
   readonly #host: RegistrationHost;
+  /** For listener failures; the other log lines name the service ID themselves. */
+  readonly #logger: Logger;
   readonly #options: ResolvedRegistrationOptions;
   readonly #health: HealthFunction | undefined;
   readonly #abort = new AbortController();
@@ -237,6 +240,7 @@ export class ServiceRegistration
     this.id = options.serviceId;
     this.name = options.name;
     this.checkId = options.checkId;
+    this.#logger = host.logger.child({ serviceId: options.serviceId });
   }
 
   /** What the last successful heartbeat delivered; `undefined` before the first. */
@@ -717,21 +721,12 @@ export class ServiceRegistration
     this.#emitSafely('error', error);
   }
 
-  /**
-   * Emits without letting a throwing listener break the heartbeat loop or crash the process:
-   * the listener's error is logged and, unless it came from an `error` listener itself,
-   * reported on `error` (the same policy as watches and the other primitives).
-   */
-  #emitSafely<E extends keyof RegistrationEvents>(event: E, ...args: RegistrationEvents[E]): void {
-    try {
-      (this.emit as (event: E, ...args: RegistrationEvents[E]) => boolean)(event, ...args);
-    } catch (listenerError) {
-      this.#host.logger.error(
-        { err: listenerError, serviceId: this.id, event },
-        'consulkit: registration: an event listener threw',
-      );
-      if (event !== 'error') this.#emitSafely('error', listenerError);
-    }
+  /** Emits without letting a throwing listener break the heartbeat loop or crash the process. */
+  #emitSafely<E extends keyof RegistrationEvents>(
+    event: E,
+    ...args: EventEmitter.EventArgs<RegistrationEvents, E>
+  ): void {
+    safeEmit<RegistrationEvents, E>(this, this.#logger, 'registration', event, ...args);
   }
 }
 

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { KVPair, KVValue } from '../../api/kv.js';
 import type { ClientResource } from '../../client.js';
 import { ClosedError, ConflictError, LockLostError, ValidationError } from '../../errors.js';
+import { asError, safeEmit } from '../../safe-emit.js';
 import type { Watch } from '../../watch/types.js';
 import { describeFlags, LOCK_FLAGS } from './key-flags.js';
 import { primitiveWatchOptions, resolveValue, type SessionOptions } from './session-options.js';
@@ -357,15 +358,10 @@ export class Election extends EventEmitter<ElectionEvents> implements ClientReso
   }
 
   #emitError(error: unknown): void {
-    this.#emit('error', error instanceof Error ? error : new Error(String(error), { cause: error }));
+    this.#emit('error', asError(error));
   }
 
   #emit<E extends keyof ElectionEvents>(event: E, ...args: EventEmitter.EventArgs<ElectionEvents, E>): void {
-    try {
-      this.emit(event, ...args);
-    } catch (error) {
-      this.#logger.error({ err: error, event }, `consulkit: an election '${event}' listener threw`);
-      if (event !== 'error') this.#emitError(error);
-    }
+    safeEmit<ElectionEvents, E>(this, this.#logger, 'election', event, ...args);
   }
 }

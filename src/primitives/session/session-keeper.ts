@@ -29,6 +29,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../errors.js';
+import { asError, safeEmit } from '../../safe-emit.js';
 import type { CallOptions } from '../../transport/types.js';
 import type { ResolvedSessionOptions } from './session-options.js';
 import { abortable } from '../../timing/index.js';
@@ -421,11 +422,7 @@ export class SessionKeeper extends EventEmitter<SessionKeeperEvents> {
     const error = new LockLostError(message, cause === undefined ? undefined : { cause });
     this.#end(error);
     this.#logger.warn({ err: error }, 'consulkit: session lost');
-    try {
-      this.emit('lost', error);
-    } catch (thrown) {
-      this.#logger.error({ err: thrown }, "consulkit: a session 'lost' listener threw");
-    }
+    safeEmit<SessionKeeperEvents, 'lost'>(this, this.#logger, 'session', 'lost', error);
   }
 
   #end(reason: ConsulError): void {
@@ -438,12 +435,7 @@ export class SessionKeeper extends EventEmitter<SessionKeeperEvents> {
   }
 
   #emitError(error: unknown): void {
-    const value = error instanceof Error ? error : new Error(String(error), { cause: error });
-    try {
-      this.emit('error', value);
-    } catch (thrown) {
-      this.#logger.error({ err: thrown }, "consulkit: a session 'error' listener threw");
-    }
+    safeEmit<SessionKeeperEvents, 'error'>(this, this.#logger, 'session', 'error', asError(error));
   }
 }
 

@@ -21,6 +21,7 @@ import {
   LockLostError,
   TxnError,
 } from '../../errors.js';
+import { asError, safeEmit } from '../../safe-emit.js';
 import type { CallOptions } from '../../transport/types.js';
 import type { Watch } from '../../watch/types.js';
 import type { Watches } from '../../watch/watches.js';
@@ -144,10 +145,6 @@ const ONE_SHOT_CONTENTION_LIMIT = 20;
  * (it may have taken the key), before releasing on the chance that it did.
  */
 const IN_FLIGHT_GRACE_MS = 2_000;
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value), { cause: value });
-}
 
 /** Counts a watch's changes and errors so that the acquisition loop can sleep until one comes. */
 class WatchWaker<W> {
@@ -881,21 +878,8 @@ export abstract class SessionPrimitive<W>
     this.#safeEmit('error', asError(error));
   }
 
-  /**
-   * Emits without letting a throwing listener break the primitive's own flow: the failure is
-   * logged and reported on `error` (eventemitter3 stops at the throwing listener).
-   */
-  #safeEmit<E extends keyof HeldEvents>(event: E, ...args: Parameters<HeldEvents[E]>): void {
-    try {
-      this.emit(event, ...(args as EventEmitter.EventArgs<HeldEvents, E>));
-    } catch (error) {
-      this.#listenerFailed(event, error);
-    }
-  }
-
-  #listenerFailed(event: keyof HeldEvents, error: unknown): void {
-    this.logger.error({ err: error, event }, `consulkit: a ${this.#kind} '${event}' listener threw`);
-    if (event !== 'error') this.#emitError(error);
+  #safeEmit<E extends keyof HeldEvents>(event: E, ...args: EventEmitter.EventArgs<HeldEvents, E>): void {
+    safeEmit<HeldEvents, E>(this, this.logger, this.#kind, event, ...args);
   }
 }
 
