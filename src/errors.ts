@@ -13,6 +13,7 @@ export type ConsulErrorCode =
   | 'PERMISSION_DENIED'
   | 'NOT_FOUND'
   | 'UNAVAILABLE'
+  | 'CONNECTION_LIMIT'
   | 'TIMEOUT'
   | 'VALIDATION'
   | 'LOCK_LOST'
@@ -125,6 +126,16 @@ export class ConsulUnavailableError extends ConsulError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UNAVAILABLE', message, options);
   }
+}
+
+/**
+ * The agent refused the connection because its per-client limit (`http_max_conns_per_client`,
+ * 200 by default, shared by every process of the host that reaches it from one address) is
+ * full: it closed the connection before answering anything. Nothing was processed; it is
+ * retryable, and watches share fewer connections until the agent accepts again.
+ */
+export class ConnectionLimitError extends ConsulUnavailableError {
+  override readonly code: ConsulErrorCode = 'CONNECTION_LIMIT';
 }
 
 /** A request got no answer within its time bound (including a silently dead connection). */

@@ -12,6 +12,7 @@ export {
   PermissionDeniedError,
   NotFoundError,
   ConsulUnavailableError,
+  ConnectionLimitError,
   TimeoutError,
   ValidationError,
   LockLostError,
