@@ -11,7 +11,7 @@ import { errorType } from './telemetry.js';
 import type { TrackedState } from './tracked-state.js';
 
 /** Options of `consul.healthReport()`. */
-export interface HealthReportOptions {
+export interface ClientHealthReportOptions {
   /** Time bound of the agent probe. Default `'2s'`: a probe must answer faster than the prober's own timeout. */
   timeout?: Duration;
   /** Cancels the agent probe. */
@@ -66,7 +66,7 @@ export interface FailingWatchHealth {
 }
 
 /** The snapshot `consul.healthReport()` resolves to. It serializes with `JSON.stringify`. */
-export interface HealthReport {
+export interface ClientHealthReport {
   /**
    * The agent answered with a known leader, no registration's heartbeat is failing and no
    * watch is failing. A readiness probe can answer 200/503 on this alone.
@@ -101,7 +101,7 @@ export async function buildHealthReport(
   probe: () => Promise<string>,
   loops: number,
   signal?: AbortSignal,
-): Promise<HealthReport> {
+): Promise<ClientHealthReport> {
   const started = performance.now();
   let agent: AgentHealth;
   try {

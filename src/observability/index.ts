@@ -16,8 +16,8 @@ export type { ObservabilityOptions } from './telemetry.js';
 export type {
   AgentHealth,
   FailingWatchHealth,
-  HealthReport,
-  HealthReportOptions,
+  ClientHealthReport,
+  ClientHealthReportOptions,
   HeldHealth,
   RegistrationHealth,
 } from './health-report.js';
