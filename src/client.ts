@@ -157,6 +157,7 @@ export class Consul implements AsyncDisposable {
       ...SCHEDULING_DEFAULTS,
       // Refusals cost connections; over h2 one connection carries a whole set of streams.
       limitStep: config.blockingH2 ? config.blockingSlots / config.blockingConnections : 1,
+      telemetry: this.telemetry,
     });
     this.#watchEngine = watchEngine;
     this.track(watchEngine);

@@ -82,6 +82,12 @@ export function endpointGroup(path: string): string {
   return stop === -1 ? path.slice(4) : path.slice(4, stop);
 }
 
+/** The kind of a watched query from its description (`kv.get(key="a")` → `kv`). */
+export function watchKind(query: string): string {
+  const dot = query.indexOf('.');
+  return dot === -1 ? query : query.slice(0, dot);
+}
+
 /** What a failure is called in `error.type` and `consulkit.outcome`. */
 export function errorType(error: unknown): string {
   if (error instanceof ConsulError) return error.code.toLowerCase();
@@ -237,15 +243,19 @@ export class Telemetry {
     this.#instruments?.watchLoops.addCallback((result) => result.observe(count()));
   }
 
-  /** A watch loop's read answered. Ends a failure streak of `query`. */
-  watchRead(query: string, kind: string): void {
-    this.#instruments?.watchReads.add(1, { [ATTRIBUTES.watchKind]: kind, [ATTRIBUTES.outcome]: 'ok' });
+  /** A watch loop's read of `query` (its description) answered. Ends its failure streak. */
+  watchRead(query: string): void {
+    this.#instruments?.watchReads.add(1, {
+      [ATTRIBUTES.watchKind]: watchKind(query),
+      [ATTRIBUTES.outcome]: 'ok',
+    });
     if (this.state.failingWatches.size > 0) this.state.failingWatches.delete(query);
   }
 
   /** A watch loop's read failed; `fatal` when the loop stops for good. */
-  watchFailed(query: string, kind: string, error: Error, fatal: boolean): void {
+  watchFailed(query: string, error: Error, fatal: boolean): void {
     const type = errorType(error);
+    const kind = watchKind(query);
     const instruments = this.#instruments;
     if (instruments !== undefined) {
       instruments.watchReads.add(1, { [ATTRIBUTES.watchKind]: kind, [ATTRIBUTES.outcome]: type });
@@ -272,10 +282,10 @@ export class Telemetry {
     if (this.state.failingWatches.size > 0) this.state.failingWatches.delete(query);
   }
 
-  /** A loop handed a change to its watches; `answeredAt` is `performance.now()` when the answer arrived. */
-  watchDelivered(kind: string, answeredAt: number): void {
+  /** A loop of `query` handed a change to its watches; `answeredAt` is `performance.now()` when the answer arrived. */
+  watchDelivered(query: string, answeredAt: number): void {
     this.#instruments?.watchLag.record((performance.now() - answeredAt) / 1000, {
-      [ATTRIBUTES.watchKind]: kind,
+      [ATTRIBUTES.watchKind]: watchKind(query),
     });
   }
 

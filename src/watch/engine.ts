@@ -10,6 +10,7 @@ import { WatchHandle } from './handle.js';
 import type { KeyValue } from './key-feed.js';
 import { KvCoalescer, type FolderQuery } from './kv-coalescer.js';
 import { LimitGovernor } from './limit-governor.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import { BlockingLoop, type LoopShared } from './loop.js';
 import { loopKey, resolveSettings, type LoopSettings, type WatchQuery } from './query.js';
 import { SlotScheduler, worstCaseDelayMs, type SlotSchedulerOptions } from './slot-scheduler.js';
@@ -50,6 +51,8 @@ export interface WatchEngineStats {
 export interface WatchEngineOptions extends SlotSchedulerOptions {
   /** Slots given back per quiet minute after the agent refused connections. Default 1. */
   readonly limitStep?: number;
+  /** Where the loops report reads, failures and deliveries (metrics, channels, health report). */
+  readonly telemetry?: Telemetry;
 }
 
 /** Defaults of the fair scheduling: 2 s between turns, never a wait under 1 s. */
@@ -85,7 +88,11 @@ export class WatchEngine {
       logger,
       { maxSlots: this.#options.slots, step: this.#options.limitStep ?? 1 },
     );
-    this.#shared = { scheduler: this.#scheduler, limits: this.#limits };
+    this.#shared = {
+      scheduler: this.#scheduler,
+      limits: this.#limits,
+      ...(options?.telemetry !== undefined && { telemetry: options.telemetry }),
+    };
     const loops = this.#loops;
     const scheduler = this.#scheduler;
     this.#coalescer = new KvCoalescer(

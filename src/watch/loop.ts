@@ -11,6 +11,7 @@ import { InvalidResponseError, isRetryable, PermissionDeniedError } from '../err
 import { backoffDelay, rateLimitDelay, sleep } from '../timing/index.js';
 import { deepEqual } from './deep-equal.js';
 import { nextIndex } from './index-rules.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import { describeQuery, type LoopSettings, type WatchQuery } from './query.js';
 import type { LimitGovernor } from './limit-governor.js';
 import type { SlotScheduler, Turn } from './slot-scheduler.js';
@@ -64,6 +65,8 @@ export function isConnectionLimit(error: unknown): boolean {
 export interface LoopShared {
   readonly scheduler: SlotScheduler;
   readonly limits?: LimitGovernor;
+  /** Metrics, channels and the health report's list of failing watches. */
+  readonly telemetry?: Telemetry;
 }
 
 function asError(value: unknown): Error {
@@ -80,6 +83,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
   readonly #onStop: () => void;
   readonly #scheduler: SlotScheduler | undefined;
   readonly #limits: LimitGovernor | undefined;
+  readonly #telemetry: Telemetry | undefined;
   readonly #subscribers = new Set<LoopSubscriber<T>>();
   readonly #controller = new AbortController();
   #state: LoopState = 'reading';
@@ -111,6 +115,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
     this.#onStop = onStop;
     this.#scheduler = shared?.scheduler;
     this.#limits = shared?.limits;
+    this.#telemetry = shared?.telemetry;
     this.description = describeQuery(query);
   }
 
@@ -182,6 +187,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
     if (!this.finished) {
       this.#state = 'stopped';
       this.#controller.abort();
+      this.#telemetry?.watchStopped(this.description);
       this.#onStop();
     }
     return this.#running ?? Promise.resolve();
@@ -249,6 +255,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
           this.#state = 'backoff';
           this.#health = 'retrying';
           this.#lastError = error;
+          this.#telemetry?.watchFailed(this.description, error, false);
           const limited = isConnectionLimit(error);
           if (limited) {
             // A full per-client limit refuses every loop at once: the governor shrinks the
@@ -279,6 +286,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
           failures = 0;
         }
         this.#health = 'live';
+        this.#telemetry?.watchRead(this.description);
         // An answer without an index is data, but still a misbehaving path: it stays the
         // last error until an indexed answer comes.
         if (answer.meta.index !== undefined) this.#lastError = undefined;
@@ -295,7 +303,9 @@ export class BlockingLoop<T> implements WatchSource<T> {
         }
         if (this.#current === undefined || !deepEqual(this.#current.value, answer.data)) {
           this.#current = { value: answer.data };
+          const answeredAt = performance.now();
           for (const subscriber of [...this.#subscribers]) subscriber.deliver(answer.data);
+          this.#telemetry?.watchDelivered(this.description, answeredAt);
         }
       }
     } catch (unexpected) {
@@ -340,6 +350,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
   #fail(error: Error): void {
     this.#state = 'failed';
     this.#lastError = error;
+    this.#telemetry?.watchFailed(this.description, error, true);
     this.#controller.abort();
     this.#onStop();
     this.#logger.error({ err: error, watch: this.description }, 'consulkit: watch stopped by an error');

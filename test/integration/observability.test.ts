@@ -102,6 +102,47 @@ async function sessionOf(key: string): Promise<string> {
   return entry.Session;
 }
 
+describe('observability of watches', () => {
+  it('counts reads and times deliveries by kind', async () => {
+    const consul = clients.create(observed);
+    const key = `${uniquePrefix('obs-watch')}/flag`;
+    const watch = consul.watch.key(key);
+    const seen: Array<string | undefined> = [];
+    watch.on('change', (entry) => seen.push(entry === undefined ? undefined : String(entry.Value)));
+    await waitFor('the first answer', () => seen.length === 1);
+    await consul.kv.put(key, 'on');
+    await waitFor('the change', () => seen.includes('on'));
+    await watch.close();
+    expect(
+      await sdk.sum(METRICS.watchReads, { [ATTRIBUTES.watchKind]: 'kv', [ATTRIBUTES.outcome]: 'ok' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      (await sdk.histogram(METRICS.watchLag, { [ATTRIBUTES.watchKind]: 'kv' })).count,
+    ).toBeGreaterThanOrEqual(2);
+  });
+
+  it('lists a watch whose reads fail in the report until it is closed', async () => {
+    const consul = clients.create({ ...observed, address: 'http://127.0.0.1:1' });
+    const errors = listen(CHANNELS.watchError);
+    const watch = consul.watch.services();
+    watch.on('error', () => undefined); // failures are the point; the report must show them
+    const report = await waitFor('a failing watch in the report', async () => {
+      const current = await consul.healthReport({ timeout: '1s' });
+      return current.watches.failing.length > 0 && current;
+    });
+    expect(report.healthy).toBe(false);
+    expect(report.watches.failing).toMatchObject([
+      { kind: 'catalog', lastError: expect.stringMatching(/cannot reach/) },
+    ]);
+    expect(errors).toContainEqual(expect.objectContaining({ kind: 'catalog', fatal: false }));
+    expect(
+      await sdk.sum(METRICS.watchErrors, { [ATTRIBUTES.errorType]: 'unavailable' }),
+    ).toBeGreaterThanOrEqual(1);
+    await watch.close();
+    expect((await consul.healthReport({ timeout: '1s' })).watches.failing).toEqual([]);
+  });
+});
+
 describe('consul.healthReport()', () => {
   it('reports a reachable agent with its leader, and each registration’s last heartbeat', async () => {
     const consul = clients.create(observed);

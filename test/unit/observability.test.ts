@@ -249,13 +249,14 @@ describe('observability facade', () => {
     const errors = listen(CHANNELS.watchError, cleanups);
     const telemetry = new Telemetry({ meterProvider: sdk.meterProvider }, target);
     const error = new ConsulUnavailableError('GET /v1/kv/a', {});
-    telemetry.watchFailed('kv a', 'kv', error, false);
-    telemetry.watchFailed('kv a', 'kv', error, false);
-    telemetry.watchFailed('health web', 'health', error, false);
-    expect(telemetry.state.failingWatches.get('kv a')?.failures).toBe(2);
+    telemetry.watchFailed('kv.get(key="a")', error, false);
+    telemetry.watchFailed('kv.get(key="a")', error, false);
+    telemetry.watchFailed('health.service(service="web")', error, false);
+    expect(telemetry.state.failingWatches.get('kv.get(key="a")')).toMatchObject({ kind: 'kv', failures: 2 });
     expect(await sdk.sum(METRICS.watchFailing)).toBe(2);
-    telemetry.watchRead('kv a', 'kv');
-    telemetry.watchStopped('health web');
+    expect(await sdk.sum(METRICS.watchErrors, { [ATTRIBUTES.watchKind]: 'health' })).toBe(1);
+    telemetry.watchRead('kv.get(key="a")');
+    telemetry.watchStopped('health.service(service="web")');
     expect(await sdk.sum(METRICS.watchFailing)).toBe(0);
     expect(await sdk.sum(METRICS.watchErrors, { [ATTRIBUTES.errorType]: 'unavailable' })).toBe(3);
     expect(await sdk.sum(METRICS.watchReads, { [ATTRIBUTES.outcome]: 'ok' })).toBe(1);
@@ -330,7 +331,7 @@ describe('buildHealthReport', () => {
     expect(failingHeartbeat.registrations).toMatchObject([{ failuresInARow: 1, lastError: 'agent said no' }]);
     telemetry.heartbeat(registration);
 
-    telemetry.watchFailed('kv a', 'kv', new Error('refused'), false);
+    telemetry.watchFailed('kv a', new Error('refused'), false);
     const failingWatch = await buildHealthReport(telemetry.state, async () => 'leader:8300', 1);
     expect(failingWatch.healthy).toBe(false);
     expect(failingWatch.watches.failing).toMatchObject([
