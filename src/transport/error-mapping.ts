@@ -7,6 +7,7 @@ import {
   BadRequestError,
   ConsulError,
   ConsulHttpError,
+  ConnectionLimitError,
   ConsulUnavailableError,
   NotFoundError,
   PermissionDeniedError,
@@ -64,11 +65,28 @@ function errorCodes(error: unknown): string[] {
 }
 
 /**
+ * Whether the agent closed a connection that had not received a single byte: what Consul's
+ * per-client connection limit does to a connection over the limit (it accepts, then closes
+ * within 10 ms). A keep-alive connection closed under a request has read earlier answers,
+ * and an agent that is down refuses the TCP connection instead.
+ */
+function closedBeforeAnyAnswer(error: unknown): boolean {
+  const socket = (error as { code?: unknown; socket?: { bytesRead?: unknown } } | null)?.socket;
+  return (error as { code?: unknown } | null)?.code === 'UND_ERR_SOCKET' && socket?.bytesRead === 0;
+}
+
+/**
  * Maps an error thrown while talking to Consul (not an HTTP status) to a consulkit error.
  * consulkit errors pass through unchanged.
  */
 export function errorForFailure(error: unknown, request: string, timeoutMs: number): ConsulError {
   if (error instanceof ConsulError) return error;
+  if (closedBeforeAnyAnswer(error)) {
+    return new ConnectionLimitError(
+      `${request}: the agent closed the connection before answering (its per-client connection limit, http_max_conns_per_client, is probably full)`,
+      { cause: error },
+    );
+  }
   const codes = errorCodes(error);
   if (codes.some((code) => TIMEOUT_CODES.has(code))) {
     return new TimeoutError(`${request}: no answer within ${timeoutMs} ms`, timeoutMs, { cause: error });

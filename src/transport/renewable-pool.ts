@@ -21,13 +21,21 @@ export class RenewablePool {
   readonly #logger: Logger;
   readonly #name: string;
   readonly #retiring = new Set<Pool>();
+  readonly #cutOnRenew: boolean;
   #renewals = 0;
 
-  constructor(name: string, create: () => Pool, logger: Logger) {
+  /**
+   * @param cutOnRenew - destroy a replaced pool at once instead of letting its requests
+   *   finish: the blocking pool's requests are long polls, and leaving them running on the
+   *   old connections while the new pool opens more would break the connection budget (the
+   *   watches retry on the new pool)
+   */
+  constructor(name: string, create: () => Pool, logger: Logger, cutOnRenew = false) {
     this.#name = name;
     this.#create = create;
     this.#logger = logger;
     this.#current = create();
+    this.#cutOnRenew = cutOnRenew;
   }
 
   /** The pool new requests go to. */
@@ -40,15 +48,17 @@ export class RenewablePool {
     return this.#renewals;
   }
 
-  /** Connections and running requests, across the current pool and those still draining. */
-  stats(): { connected: number; running: number } {
+  /** Connections, running and queued requests, across the current pool and those still draining. */
+  stats(): { connected: number; running: number; queued: number } {
     let connected = this.#current.stats.connected;
     let running = this.#current.stats.running;
+    let queued = this.#current.stats.queued;
     for (const pool of this.#retiring) {
       connected += pool.stats.connected;
       running += pool.stats.running;
+      queued += pool.stats.queued;
     }
-    return { connected, running };
+    return { connected, running, queued };
   }
 
   /**
@@ -65,7 +75,7 @@ export class RenewablePool {
       { pool: this.#name },
       'consulkit: connections suspect after a timeout; using new ones',
     );
-    suspect.close().then(
+    (this.#cutOnRenew ? suspect.destroy() : suspect.close()).then(
       () => this.#retiring.delete(suspect),
       (error: unknown) => {
         this.#retiring.delete(suspect);

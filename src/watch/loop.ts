@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { WithMeta } from '../api/read.js';
-import { InvalidResponseError, isRetryable, PermissionDeniedError } from '../errors.js';
+import { ConsulHttpError, InvalidResponseError, isRetryable, PermissionDeniedError } from '../errors.js';
 import { backoffDelay, rateLimitDelay, sleep } from '../timing/index.js';
 import { deepEqual } from './deep-equal.js';
 import { nextIndex } from './index-rules.js';
@@ -54,11 +54,15 @@ export interface LoopSubscriber<T> {
 }
 
 /**
- * Whether the agent refused the connection because its per-client limit is full (the
- * transport's `CONNECTION_LIMIT` code): a state of the host, not of this loop's query.
+ * Whether the agent refused the connection because its per-client limit is full: the
+ * transport's `CONNECTION_LIMIT` (closed before any answer), or the 429 the agent tries to
+ * write first (a proxy in between may deliver it). A state of the host, not of this query.
  */
 export function isConnectionLimit(error: unknown): boolean {
-  return error instanceof Error && (error as Error & { code?: unknown }).code === 'CONNECTION_LIMIT';
+  return (
+    (error instanceof Error && (error as Error & { code?: unknown }).code === 'CONNECTION_LIMIT') ||
+    (error instanceof ConsulHttpError && error.status === 429)
+  );
 }
 
 /** What the loops of one engine share: turns on the blocking connections, and the limit governor. */
