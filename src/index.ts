@@ -249,7 +249,7 @@ export {
   type RunWhileLeaderOptions,
   type LeaderRun,
 } from './primitives/session/election.js';
-export type { HeldEvents } from './primitives/session/session-primitive.js';
+export type { HeldEvents } from './primitives/session/session-algorithm.js';
 export {
   FAST_FAILOVER,
   type LockOptions,

@@ -15,7 +15,7 @@ import type { Watch } from '../../watch/types.js';
 import { describeFlags, LOCK_FLAGS } from './key-flags.js';
 import { primitiveWatchOptions, resolveValue, type SessionOptions } from './session-options.js';
 import { Lock } from './lock.js';
-import type { PrimitiveHost } from './session-primitive.js';
+import type { PrimitiveHost } from './session-algorithm.js';
 
 /** Options of {@link Consul.election}. */
 export interface ElectionOptions extends SessionOptions {

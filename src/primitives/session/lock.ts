@@ -4,26 +4,23 @@
  *
  * @packageDocumentation
  */
+import { EventEmitter } from 'eventemitter3';
 import { validateKey, type KVPair } from '../../api/kv.js';
-import { txnKV } from '../../api/txn.js';
+import type { ClientResource } from '../../client.js';
 import { ConflictError } from '../../errors.js';
 import type { CallOptions } from '../../transport/types.js';
-import type { Watch } from '../../watch/types.js';
-import { lockFencingToken } from './fencing.js';
 import { describeFlags, LOCK_FLAGS } from './key-flags.js';
+import { lockAlgorithm } from './lock-algorithm.js';
+import { heldContext, sessionCall, type HeldEvents, type PrimitiveHost } from './session-algorithm.js';
+import { SessionHolder } from './session-holder.js';
 import {
-  primitiveWatchOptions,
   resolveSessionOptions,
   resolveValue,
+  type AcquireOptions,
   type LockOptions,
+  type ResolvedSessionOptions,
+  type TryAcquireOptions,
 } from './session-options.js';
-import { holdsLock, lockLossReason, planLock } from './lock-state.js';
-import {
-  acquireWithIndex,
-  SessionPrimitive,
-  type AcquireStep,
-  type PrimitiveHost,
-} from './session-primitive.js';
 
 /**
  * A distributed lock on one Consul key (`consul.lock(key, options)`).
@@ -69,10 +66,12 @@ import {
  * });
  * ```
  */
-export class Lock extends SessionPrimitive<KVPair | undefined> {
+export class Lock extends EventEmitter<HeldEvents> implements ClientResource, AsyncDisposable {
   /** The Consul key, exactly as given. */
   readonly key: string;
-  readonly #value: Buffer;
+  readonly #host: PrimitiveHost;
+  readonly #settings: ResolvedSessionOptions;
+  readonly #holder: SessionHolder<KVPair | undefined>;
 
   /**
    * @internal Use `consul.lock(key, options)`.
@@ -82,9 +81,105 @@ export class Lock extends SessionPrimitive<KVPair | undefined> {
     validateKey(key);
     const settings = resolveSessionOptions(options, `consulkit lock ${key}`);
     const value = resolveValue(options.value);
-    super(host, 'lock', key, settings, 'release');
+    super();
     this.key = key;
-    this.#value = value;
+    this.#host = host;
+    this.#settings = settings;
+    this.#holder = new SessionHolder(
+      heldContext(this, host, 'lock', key, settings),
+      lockAlgorithm(host, key, value, settings),
+      this,
+    );
+  }
+
+  /** Whether it is held now. Checks the renewal deadline synchronously too. */
+  get held(): boolean {
+    return this.#holder.held;
+  }
+
+  /**
+   * Aborted when the lock is lost (reason: `LockLostError`) or released (reason:
+   * `ClosedError`). Before the first acquisition it is already aborted; after a loss or
+   * release it stays the aborted signal of that acquisition until the next one.
+   */
+  get signal(): AbortSignal {
+    return this.#holder.signal;
+  }
+
+  /** Fencing token of the current acquisition (see `fencing.ts`); `undefined` when not held. */
+  get fencingToken(): bigint | undefined {
+    return this.#holder.fencingToken;
+  }
+
+  /** ID of the session of the current acquisition; `undefined` when not held. */
+  get sessionId(): string | undefined {
+    return this.#holder.sessionId;
+  }
+
+  /** Whether `close()` was called (or the client closed it). */
+  get closed(): boolean {
+    return this.#holder.closed;
+  }
+
+  /**
+   * Waits until held, and resolves to this object (which `await using` releases).
+   *
+   * @throws TimeoutError after `timeout`; the signal's reason when aborted
+   * @throws ConflictError when already held or being acquired by this object, or when the key
+   *   belongs to something else (other flags)
+   * @throws ClosedError after `close()`, or when `release()` was called meanwhile
+   * @throws PermissionDeniedError when the token lacks the rights (see the ACL notes)
+   */
+  async acquire(options: AcquireOptions = {}): Promise<this> {
+    await this.#holder.acquire(options);
+    return this;
+  }
+
+  /**
+   * One attempt (or, with `wait`, attempts for that long). Resolves `true` when held, `false`
+   * when someone else holds it or a lock-delay is in effect.
+   *
+   * @throws ConflictError, PermissionDeniedError, ClosedError as {@link Lock.acquire}
+   */
+  tryAcquire(options: TryAcquireOptions = {}): Promise<boolean> {
+    return this.#holder.tryAcquire(options);
+  }
+
+  /**
+   * Acquires, runs `fn` with a signal that aborts if the lock is lost, and releases, whatever
+   * `fn` did. Rejects with `fn`'s error, or with the `LockLostError` when the lock was lost
+   * before `fn` settled (its work may then have run unprotected), or with the release's error.
+   */
+  withLock<T>(fn: (signal: AbortSignal) => Promise<T> | T, options: AcquireOptions = {}): Promise<T> {
+    return this.#holder.withHold(fn, options);
+  }
+
+  /**
+   * Gives up the lock: aborts the signal first (so that dependent work stops before anyone
+   * else can acquire), releases the key, emits `released` as soon as Consul confirms it,
+   * then destroys the session it created. Cancels an acquisition in progress instead, when
+   * nothing is held.
+   *
+   * Each acquisition has its own release: calling `release()` again while one runs returns
+   * the same promise, but a `release()` after a later `acquire()` releases that later
+   * acquisition (it never returns an earlier one's promise). With nothing held or being
+   * acquired, it resolves once earlier releases and loss cleanups have finished.
+   *
+   * @throws the failure when the hold may remain in Consul (the release and the session
+   *   destroy both failed): it then ends when the session expires (within 2 × TTL)
+   */
+  release(): Promise<void> {
+    return this.#holder.release();
+  }
+
+  /** Releases and refuses further acquisitions. Idempotent. */
+  close(): Promise<void> {
+    return this.#holder.close();
+  }
+
+  /** Same as {@link Lock.release}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
   }
 
   /**
@@ -95,89 +190,14 @@ export class Lock extends SessionPrimitive<KVPair | undefined> {
    */
   async destroy(options: Pick<CallOptions, 'signal' | 'timeout'> = {}): Promise<void> {
     if (this.held) throw new ConflictError(`the lock ${this.key} is held by this object; release it first`);
-    const call = this.#call(options);
-    const pair = await this.host.kv.get(this.key, { ...call, consistency: 'consistent' });
+    const call = sessionCall(this.#settings, options);
+    const pair = await this.#host.kv.get(this.key, { ...call, consistency: 'consistent' });
     if (pair === undefined) return;
     if (pair.Flags !== LOCK_FLAGS)
       throw new ConflictError(`${this.key} holds ${describeFlags(pair.Flags)}, not a lock`);
     if (pair.Session) throw new ConflictError(`the lock ${this.key} is in use by session ${pair.Session}`);
-    const removed = await this.host.kv.delete(this.key, { ...call, cas: pair.ModifyIndex });
+    const removed = await this.#host.kv.delete(this.key, { ...call, cas: pair.ModifyIndex });
     if (!removed)
       throw new ConflictError(`the lock ${this.key} is in use (it changed while being destroyed)`);
-  }
-
-  /** @internal */
-  protected openWatch(): Watch<KVPair | undefined> {
-    return this.host.watch.key(this.key, primitiveWatchOptions(this.settings.token));
-  }
-
-  /** @internal */
-  protected openMonitor(session: string, token: bigint): Watch<KVPair | undefined> {
-    return this.host.watch.query(
-      {
-        endpoint: 'lock.monitor',
-        params: { key: this.key, session, term: String(token) },
-        read: (options) => this.host.kv.get(this.key, options),
-      },
-      primitiveWatchOptions(this.settings.token),
-    );
-  }
-
-  /** @internal */
-  protected async enter(): Promise<void> {
-    // A lock needs nothing per session before its first attempt.
-  }
-
-  /** @internal */
-  protected async step(pair: KVPair | undefined, session: string, signal: AbortSignal): Promise<AcquireStep> {
-    const plan = planLock(pair, session);
-    if (plan.kind === 'held') return { kind: 'held', token: plan.token, baseline: plan.token };
-    if (plan.kind === 'busy') return { kind: 'blocked' };
-    const call = this.#call({ signal });
-    const result = await acquireWithIndex(
-      this.host.txn,
-      txnKV.lock(this.key, this.#value, session, { flags: LOCK_FLAGS }),
-      call,
-    );
-    // Refused: someone acquired first (the watch will show it) or a lock-delay is running
-    // (nothing will change; the loop retries after a short backoff).
-    if (result.kind === 'refused') return { kind: 'refused' };
-    const token = lockFencingToken(result.entry, session);
-    if (token === undefined) return { kind: 'refused' };
-    return { kind: 'held', token, baseline: token };
-  }
-
-  /** @internal */
-  protected holds(pair: KVPair | undefined, session: string): boolean {
-    return holdsLock(pair, session);
-  }
-
-  /** @internal */
-  protected dataIndex(pair: KVPair | undefined, watchIndex: bigint | undefined): bigint | undefined {
-    return pair?.ModifyIndex ?? watchIndex;
-  }
-
-  /** @internal */
-  protected lossReason(pair: KVPair | undefined, session: string): string {
-    return lockLossReason(pair, session);
-  }
-
-  /** @internal */
-  protected async verify(session: string, signal: AbortSignal): Promise<boolean> {
-    const pair = await this.host.kv.get(this.key, { ...this.#call({ signal }), consistency: 'consistent' });
-    return holdsLock(pair, session);
-  }
-
-  /** @internal */
-  protected async releaseHeld(session: string): Promise<void> {
-    // Releasing before the session is destroyed means no lock-delay for the next holder.
-    // `false` means the key no longer names this session: nothing left to release.
-    const call = this.#call({ timeout: this.releaseTimeoutMs });
-    await this.host.kv.put(this.key, this.#value, { ...call, release: session, flags: LOCK_FLAGS });
-  }
-
-  #call(options: Pick<CallOptions, 'signal' | 'timeout'>): CallOptions {
-    const token = this.settings.token;
-    return token === undefined ? { ...options } : { ...options, token };
   }
 }

@@ -4,36 +4,23 @@
  *
  * @packageDocumentation
  */
+import { EventEmitter } from 'eventemitter3';
 import type { KVPair, KVValue } from '../../api/kv.js';
-import { txnKV } from '../../api/txn.js';
+import type { ClientResource } from '../../client.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { CallOptions } from '../../transport/types.js';
-import type { Watch } from '../../watch/types.js';
-import { admissionFencingToken } from './fencing.js';
-import { SEMAPHORE_FLAGS } from './key-flags.js';
+import { findCoordinationPair, liveHolders, type SemaphoreLayout } from './semaphore-state.js';
+import { semaphoreAlgorithm } from './semaphore-algorithm.js';
+import { heldContext, sessionCall, type HeldEvents, type PrimitiveHost } from './session-algorithm.js';
+import { SessionHolder } from './session-holder.js';
 import {
-  primitiveWatchOptions,
   resolveSessionOptions,
   resolveValue,
+  type AcquireOptions,
+  type ResolvedSessionOptions,
   type SessionOptions,
+  type TryAcquireOptions,
 } from './session-options.js';
-import {
-  contenderKey,
-  coordinationKey,
-  decodeSemaphoreState,
-  findCoordinationPair,
-  holdsSlot,
-  liveHolders,
-  planSemaphore,
-  withoutHolder,
-  type SemaphoreLayout,
-} from './semaphore-state.js';
-import {
-  acquireWithIndex,
-  SessionPrimitive,
-  type AcquireStep,
-  type PrimitiveHost,
-} from './session-primitive.js';
 
 /** Options of {@link Consul.semaphore}. */
 export interface SemaphoreOptions extends SessionOptions {
@@ -42,9 +29,6 @@ export interface SemaphoreOptions extends SessionOptions {
   /** Value of this contender's key `<prefix>/<session>` (e.g. who it is). Default: empty. */
   value?: KVValue;
 }
-
-/** Attempts of a release's check-and-set before giving up (each one lost a race). */
-const RELEASE_ATTEMPTS = 20;
 
 /**
  * Validates a semaphore prefix and returns it without trailing slashes.
@@ -97,13 +81,15 @@ export function normalizeSemaphorePrefix(prefix: unknown): string {
  * await slots.withLock(async (signal) => encode(file, { signal }));
  * ```
  */
-export class Semaphore extends SessionPrimitive<KVPair[]> {
+export class Semaphore extends EventEmitter<HeldEvents> implements ClientResource, AsyncDisposable {
   /** The prefix, without a trailing slash. */
   readonly prefix: string;
   /** Slots. */
   readonly limit: number;
-  readonly #value: Buffer;
+  readonly #host: PrimitiveHost;
+  readonly #settings: ResolvedSessionOptions;
   readonly #layout: SemaphoreLayout;
+  readonly #holder: SessionHolder<KVPair[]>;
 
   /**
    * @internal Use `consul.semaphore(prefix, options)`.
@@ -120,11 +106,119 @@ export class Semaphore extends SessionPrimitive<KVPair[]> {
     }
     const settings = resolveSessionOptions(options, `consulkit semaphore ${normalized}`);
     const value = resolveValue(options.value);
-    super(host, 'semaphore', normalized, settings, 'delete');
+    super();
     this.prefix = normalized;
     this.limit = limit;
-    this.#value = value;
+    this.#host = host;
+    this.#settings = settings;
     this.#layout = { prefix: normalized, limit };
+    this.#holder = new SessionHolder(
+      heldContext(this, host, 'semaphore', normalized, settings),
+      semaphoreAlgorithm(host, this.#layout, value, settings),
+      this,
+    );
+  }
+
+  /** Whether a slot is held now. Checks the renewal deadline synchronously too. */
+  get held(): boolean {
+    return this.#holder.held;
+  }
+
+  /**
+   * Aborted when the slot is lost (reason: `LockLostError`) or released (reason:
+   * `ClosedError`). Before the first acquisition it is already aborted; after a loss or
+   * release it stays the aborted signal of that acquisition until the next one.
+   */
+  get signal(): AbortSignal {
+    return this.#holder.signal;
+  }
+
+  /**
+   * The fencing token of the current hold, only for a semaphore of limit 1 (where it is the
+   * index of the admission, and behaves exactly as a lock's: see `fencing.ts`); `undefined`
+   * for a larger limit, where no single number can fence: several holders are legitimate at
+   * once, so a resource that refused tokens older than the largest it saw would refuse
+   * legitimate holders, and one that accepted them could not tell a stale holder apart. Use
+   * {@link Semaphore.admissionIndex} to identify a hold.
+   */
+  get fencingToken(): bigint | undefined {
+    return this.limit === 1 ? this.#holder.fencingToken : undefined;
+  }
+
+  /**
+   * The index of the write that admitted the current holder (also the argument of the
+   * `acquired` event): unique per hold and strictly increasing in admission order, for any
+   * limit; `undefined` when not held. A fencing token only at limit 1.
+   */
+  get admissionIndex(): bigint | undefined {
+    return this.#holder.fencingToken;
+  }
+
+  /** ID of the session of the current hold; `undefined` when not held. */
+  get sessionId(): string | undefined {
+    return this.#holder.sessionId;
+  }
+
+  /** Whether `close()` was called (or the client closed it). */
+  get closed(): boolean {
+    return this.#holder.closed;
+  }
+
+  /**
+   * Waits until a slot is held, and resolves to this object (which `await using` releases).
+   *
+   * @throws TimeoutError after `timeout`; the signal's reason when aborted
+   * @throws ConflictError when already held or being acquired by this object, or when the
+   *   prefix belongs to something else (other flags, a different limit)
+   * @throws ClosedError after `close()`, or when `release()` was called meanwhile
+   * @throws PermissionDeniedError when the token lacks the rights (see the ACL notes)
+   */
+  async acquire(options: AcquireOptions = {}): Promise<this> {
+    await this.#holder.acquire(options);
+    return this;
+  }
+
+  /**
+   * One attempt (or, with `wait`, attempts for that long). Resolves `true` when a slot is
+   * held, `false` when every slot is taken.
+   *
+   * @throws ConflictError, PermissionDeniedError, ClosedError as {@link Semaphore.acquire}
+   */
+  tryAcquire(options: TryAcquireOptions = {}): Promise<boolean> {
+    return this.#holder.tryAcquire(options);
+  }
+
+  /**
+   * Acquires a slot, runs `fn` with a signal that aborts if the slot is lost, and releases,
+   * whatever `fn` did (named like {@link Lock.withLock}, so either can be passed where a
+   * guard is expected). Rejects with `fn`'s error, or with the `LockLostError` when the slot
+   * was lost before `fn` settled, or with the release's error.
+   */
+  withLock<T>(fn: (signal: AbortSignal) => Promise<T> | T, options: AcquireOptions = {}): Promise<T> {
+    return this.#holder.withHold(fn, options);
+  }
+
+  /**
+   * Gives up the slot: aborts the signal first, removes this holder from the coordination
+   * key, emits `released` as soon as Consul confirms it, then destroys the session it
+   * created. Cancels an acquisition in progress instead, when nothing is held. Same
+   * guarantees as {@link Lock.release}.
+   *
+   * @throws the failure when the slot may remain taken in Consul (the release and the
+   *   session destroy both failed): it then ends when the session expires (within 2 × TTL)
+   */
+  release(): Promise<void> {
+    return this.#holder.release();
+  }
+
+  /** Releases and refuses further acquisitions. Idempotent. */
+  close(): Promise<void> {
+    return this.#holder.close();
+  }
+
+  /** Same as {@link Semaphore.release}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
   }
 
   /**
@@ -136,163 +230,15 @@ export class Semaphore extends SessionPrimitive<KVPair[]> {
   async destroy(options: Pick<CallOptions, 'signal' | 'timeout'> = {}): Promise<void> {
     if (this.held)
       throw new ConflictError(`the semaphore ${this.prefix} is held by this object; release it first`);
-    const call = this.#call(options);
-    const pairs = await this.host.kv.list(`${this.prefix}/`, { ...call, consistency: 'consistent' });
+    const call = sessionCall(this.#settings, options);
+    const pairs = await this.#host.kv.list(`${this.prefix}/`, { ...call, consistency: 'consistent' });
     const pair = findCoordinationPair(pairs, this.prefix);
     if (pair === undefined) return;
     const holders = liveHolders(pairs, this.#layout);
     if (holders.size > 0)
       throw new ConflictError(`the semaphore ${this.prefix} is in use by ${holders.size} holder(s)`);
-    const removed = await this.host.kv.delete(pair.Key, { ...call, cas: pair.ModifyIndex });
+    const removed = await this.#host.kv.delete(pair.Key, { ...call, cas: pair.ModifyIndex });
     if (!removed)
       throw new ConflictError(`the semaphore ${this.prefix} is in use (it changed while being destroyed)`);
-  }
-
-  /**
-   * The fencing token of the current hold, only for a semaphore of limit 1 (where it is the
-   * index of the admission, and behaves exactly as a lock's: see `fencing.ts`); `undefined`
-   * for a larger limit, where no single number can fence: several holders are legitimate at
-   * once, so a resource that refused tokens older than the largest it saw would refuse
-   * legitimate holders, and one that accepted them could not tell a stale holder apart. Use
-   * {@link Semaphore.admissionIndex} to identify a hold.
-   */
-  override get fencingToken(): bigint | undefined {
-    return this.limit === 1 ? super.fencingToken : undefined;
-  }
-
-  /**
-   * The index of the write that admitted the current holder (also the argument of the
-   * `acquired` event): unique per hold and strictly increasing in admission order, for any
-   * limit; `undefined` when not held. A fencing token only at limit 1.
-   */
-  get admissionIndex(): bigint | undefined {
-    return super.fencingToken;
-  }
-
-  /** @internal Slots are freed by pruning dead holders, which no lock-delay covers. */
-  protected override get lockDelayProtects(): boolean {
-    return false;
-  }
-
-  /** @internal */
-  protected openWatch(): Watch<KVPair[]> {
-    return this.host.watch.keyPrefix(`${this.prefix}/`, primitiveWatchOptions(this.settings.token));
-  }
-
-  /** @internal */
-  protected openMonitor(session: string, token: bigint): Watch<KVPair[]> {
-    const prefix = `${this.prefix}/`;
-    return this.host.watch.query(
-      {
-        endpoint: 'semaphore.monitor',
-        params: { prefix, session, term: String(token) },
-        read: (options) => this.host.kv.list(prefix, options),
-      },
-      primitiveWatchOptions(this.settings.token),
-    );
-  }
-
-  /** @internal */
-  protected async enter(session: string, signal: AbortSignal): Promise<void> {
-    const made = await this.host.kv.put(contenderKey(this.prefix, session), this.#value, {
-      ...this.#call({ signal }),
-      acquire: session,
-      flags: SEMAPHORE_FLAGS,
-    });
-    if (!made)
-      throw new ConflictError(`could not create the contender key ${contenderKey(this.prefix, session)}`);
-  }
-
-  /** @internal */
-  protected async step(pairs: KVPair[], session: string, signal: AbortSignal): Promise<AcquireStep> {
-    const plan = planSemaphore(pairs, this.#layout, session);
-    switch (plan.kind) {
-      case 'enter':
-        await this.enter(session, signal);
-        return { kind: 'progress' };
-      case 'full':
-        return { kind: 'blocked' };
-      case 'admit': {
-        const key = coordinationKey(this.prefix);
-        const call = this.#call({ signal });
-        const written = await acquireWithIndex(
-          this.host.txn,
-          txnKV.cas(key, plan.value, plan.casIndex, { flags: SEMAPHORE_FLAGS }),
-          call,
-        );
-        // Another contender changed the key first; the watch brings its version, which may
-        // still have a free slot: a lost race, not a refusal.
-        if (written.kind === 'refused') return { kind: 'contended' };
-        const token = admissionFencingToken(written.entry);
-        return { kind: 'held', token, baseline: token };
-      }
-    }
-  }
-
-  /** @internal */
-  protected holds(pairs: KVPair[], session: string): boolean {
-    return holdsSlot(pairs, this.#layout, session);
-  }
-
-  /** @internal */
-  protected dataIndex(pairs: KVPair[], watchIndex: bigint | undefined): bigint | undefined {
-    return findCoordinationPair(pairs, this.prefix)?.ModifyIndex ?? watchIndex;
-  }
-
-  /** @internal */
-  protected lossReason(pairs: KVPair[], session: string): string {
-    const pair = findCoordinationPair(pairs, this.prefix);
-    if (pair === undefined) return 'the semaphore coordination key was deleted';
-    if (pair.Flags !== SEMAPHORE_FLAGS) return 'the semaphore coordination key was overwritten';
-    try {
-      decodeSemaphoreState(pair.Value, this.#layout.limit);
-    } catch (error) {
-      // Same flags but a value that is not the semaphore's JSON: say what is wrong with it.
-      return `the semaphore coordination key was overwritten: ${(error as Error).message}`;
-    }
-    const own = pairs.find((entry) => entry.Key === contenderKey(this.prefix, session));
-    if (own === undefined) return 'the contender key was deleted';
-    if (own.Session !== session) return 'the contender key lost its session';
-    return 'this session was removed from the semaphore holders';
-  }
-
-  /** @internal */
-  protected async verify(session: string, signal: AbortSignal): Promise<boolean> {
-    const pairs = await this.host.kv.list(`${this.prefix}/`, {
-      ...this.#call({ signal }),
-      consistency: 'consistent',
-    });
-    return holdsSlot(pairs, this.#layout, session);
-  }
-
-  /** @internal */
-  protected async releaseHeld(session: string): Promise<void> {
-    const call = this.#call({ timeout: this.releaseTimeoutMs });
-    const key = coordinationKey(this.prefix);
-    for (let attempt = 1; ; attempt++) {
-      const pair = await this.host.kv.get(key, { ...call, consistency: 'consistent' });
-      // Gone or overwritten: there is no slot left to give back.
-      if (pair === undefined || pair.Flags !== SEMAPHORE_FLAGS) break;
-      const next = withoutHolder(pair, this.#layout, session);
-      if (next === undefined) break;
-      const swapped = await this.host.kv.put(key, next, {
-        ...call,
-        cas: pair.ModifyIndex,
-        flags: SEMAPHORE_FLAGS,
-      });
-      if (swapped) break;
-      if (attempt >= RELEASE_ATTEMPTS) {
-        // The session destroy that follows makes the slot dead, and contenders prune it.
-        throw new ConflictError(
-          `could not remove this holder from ${key} after ${attempt} attempts (contention)`,
-        );
-      }
-    }
-    await this.host.kv.delete(contenderKey(this.prefix, session), call);
-  }
-
-  #call(options: Pick<CallOptions, 'signal' | 'timeout'>): CallOptions {
-    const token = this.settings.token;
-    return token === undefined ? { ...options } : { ...options, token };
   }
 }
