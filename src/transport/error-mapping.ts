@@ -76,12 +76,31 @@ function closedBeforeAnyAnswer(error: unknown): boolean {
 }
 
 /**
+ * A reset this soon after sending, before any answer, is the agent's connection limit: it
+ * accepts a connection over the limit and closes it within 10 ms, and when the request is
+ * already there the close is a reset (Node reports `ECONNRESET` without socket details).
+ * A reset of a working connection comes with a request that ran for a while, or an answer.
+ */
+export const LIMIT_RESET_WINDOW_MS = 250;
+
+/**
  * Maps an error thrown while talking to Consul (not an HTTP status) to a consulkit error.
  * consulkit errors pass through unchanged.
+ *
+ * @param beforeAnswerMs - when the failure came before any response: how long after sending
  */
-export function errorForFailure(error: unknown, request: string, timeoutMs: number): ConsulError {
+export function errorForFailure(
+  error: unknown,
+  request: string,
+  timeoutMs: number,
+  beforeAnswerMs?: number,
+): ConsulError {
   if (error instanceof ConsulError) return error;
-  if (closedBeforeAnyAnswer(error)) {
+  const quickReset =
+    beforeAnswerMs !== undefined &&
+    beforeAnswerMs < LIMIT_RESET_WINDOW_MS &&
+    errorCodes(error).includes('ECONNRESET');
+  if (closedBeforeAnyAnswer(error) || quickReset) {
     return new ConnectionLimitError(
       `${request}: the agent closed the connection before answering (its per-client connection limit, http_max_conns_per_client, is probably full)`,
       { cause: error },

@@ -403,7 +403,7 @@ export class Transport {
         bodyTimeout: prepared.timeoutMs,
       });
     } catch (error) {
-      throw this.failure(spec, error, signal, prepared, pool);
+      throw this.failure(spec, error, signal, prepared, pool, performance.now() - started);
     }
     const { statusCode, headers } = response;
     const meta = parseQueryMeta(headers);
@@ -459,12 +459,13 @@ export class Transport {
     signal: AbortSignal | undefined,
     prepared: { timeoutMs: number },
     pool: Pool,
+    beforeAnswerMs?: number,
   ) {
     if (signal?.aborted) return signal.reason as unknown;
     // Built only on failure: masking the path costs a regex per request otherwise.
     const label = `${spec.method} ${publicPath(spec.path)}`;
     if (this.closed) return new ClosedError(`${label}: the Consul client was closed`);
-    const mapped = errorForFailure(error, label, prepared.timeoutMs);
+    const mapped = errorForFailure(error, label, prepared.timeoutMs, beforeAnswerMs);
     if (mapped instanceof TimeoutError) {
       // One silent connection means the path to the agent may have dropped every connection
       // of both pools: the retry must not wait a whole timeout again on another dead one.
