@@ -38,6 +38,13 @@ import {
 import type { StandardSchemaV1 } from './primitives/layered-config/standard-schema.js';
 import type { RegisterServiceOptions } from './primitives/registration/registration-options.js';
 import { Transport, type TransportStats } from './transport/transport.js';
+import type { WatchEngineStats } from './watch/engine.js';
+
+/** What {@link Consul.stats} reports. */
+export interface ConsulStats extends TransportStats {
+  /** The watch engine: loops, scheduling on the blocking connections, coalescing, refusals. */
+  watch: WatchEngineStats;
+}
 import {
   buildHealthReport,
   type ClientHealthReport,
@@ -277,9 +284,14 @@ export class Consul implements AsyncDisposable {
     return observeBalancer(this.telemetry, new Balancer(this, service, options));
   }
 
-  /** Request and connection counters of this client. */
-  stats(): TransportStats {
-    return this.transport.stats();
+  /**
+   * Request and connection counters of this client: connections per pool (protocol, budget,
+   * running and queued requests, h2 streams per connection) and, under `watch`, the blocking
+   * loops, their turns on the blocking connections (slots, queued loops, the current turn
+   * wait and worst-case notification delay), coalesced KV folders and refused connections.
+   */
+  stats(): ConsulStats {
+    return { ...this.transport.stats(), watch: this.#watchEngine.stats() };
   }
 
   /**

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { Consul, type ClientResource } from './client.js';
+export { Consul, type ClientResource, type ConsulStats } from './client.js';
 export type { ConsulOptions, ConsistencyMode, TlsOptions, RetryOptions } from './config.js';
 export { toMilliseconds, formatDuration, type Duration } from './duration.js';
 export {
@@ -30,7 +30,7 @@ export {
 } from './errors.js';
 export type { QueryMeta } from './transport/query-meta.js';
 export type { CallOptions, ReadOptions } from './transport/types.js';
-export type { TransportStats } from './transport/transport.js';
+export type { TransportStats, PoolStats } from './transport/transport.js';
 export { ConsulRead, type WithMeta } from './api/read.js';
 export {
   KV,
