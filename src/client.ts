@@ -143,7 +143,7 @@ export class Consul implements AsyncDisposable {
     const config = resolveConfig(options);
     this.logger = options.logger ?? createDefaultLogger(options.env ?? process.env);
     this.telemetry = new Telemetry(options, telemetryTarget(config.origin, config.socketPath));
-    this.transport = new Transport(config, this.logger);
+    this.transport = new Transport(config, this.logger, this.telemetry);
     this.kv = new KV(this.transport);
     this.session = new Session(this.transport);
     this.status = new Status(this.transport);

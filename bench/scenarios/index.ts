@@ -11,6 +11,7 @@ import { idleCost } from './idle.js';
 import { kvThroughput } from './kv-throughput.js';
 import { lockFailover } from './lock-failover.js';
 import { lockHandover } from './lock-handover.js';
+import { observabilityOverhead } from './observability-overhead.js';
 import { watchBudget } from './watch-budget.js';
 
 export const scenarios: readonly BenchScenario[] = [
@@ -22,4 +23,5 @@ export const scenarios: readonly BenchScenario[] = [
   lockFailover,
   watchBudget,
   h2VsH1,
+  observabilityOverhead,
 ];

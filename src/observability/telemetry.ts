@@ -20,7 +20,8 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
-import { ConsulError, ValidationError } from '../errors.js';
+import { ConsulError, ConsulHttpError, ValidationError } from '../errors.js';
+import { publicPath } from '../transport/transport.js';
 import { channels, type RequestMessage } from './channels.js';
 import { createInstruments, type Instruments } from './instruments.js';
 import { ATTRIBUTES, INSTRUMENTATION_SCOPE } from './names.js';
@@ -151,6 +152,8 @@ export class Telemetry {
   requestStart(method: string, path: string, blocking: boolean): RequestObservation | undefined {
     const publish = channels.requestStart.hasSubscribers || channels.requestEnd.hasSubscribers;
     if (this.#instruments === undefined && this.#tracer === undefined && !publish) return undefined;
+    // The legacy ACL endpoints carry a token in the path: it never leaves masked.
+    path = publicPath(path);
     const group = endpointGroup(path);
     let span: Span | undefined;
     if (this.#tracer !== undefined) {
@@ -177,6 +180,7 @@ export class Telemetry {
   requestEnd(observation: RequestObservation | undefined, status: number | undefined, error?: unknown): void {
     if (observation === undefined) return;
     const elapsedMs = performance.now() - observation.started;
+    if (status === undefined && error instanceof ConsulHttpError) status = error.status;
     const failed = error !== undefined;
     const type = failed ? errorType(error) : undefined;
     const { span, message } = observation;

@@ -33,6 +33,66 @@ function listen(name: string): unknown[] {
 
 const fast = { ttl: '10s', lockDelay: 0 } as const;
 
+describe('observability of requests', () => {
+  it('records each request by group, method and outcome, with one client span each and no token anywhere', async () => {
+    const token = 'f1d5e0c2-obs-token-never-exported';
+    const consul = clients.create({ ...observed, token });
+    const key = `${uniquePrefix('obs-req')}/a`;
+    const messages = listen(CHANNELS.requestEnd);
+    sdk.spans.reset();
+    await consul.kv.put(key, 'v');
+    expect(String((await consul.kv.get(key))?.Value)).toBe('v');
+    expect(await consul.kv.get(`${key}-missing`)).toBeUndefined();
+    const kv = { [ATTRIBUTES.endpointGroup]: 'kv' };
+    expect(
+      await sdk.sum(METRICS.requests, { ...kv, [ATTRIBUTES.httpMethod]: 'PUT', [ATTRIBUTES.outcome]: 'ok' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      await sdk.sum(METRICS.requests, {
+        ...kv,
+        [ATTRIBUTES.httpMethod]: 'GET',
+        [ATTRIBUTES.outcome]: 'not_found',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      (await sdk.histogram(METRICS.requestDuration, { ...kv, [ATTRIBUTES.httpStatus]: 200 })).count,
+    ).toBeGreaterThanOrEqual(2);
+    const spans = sdk
+      .finishedSpans()
+      .filter((span) => span.attributes[ATTRIBUTES.urlPath] === `/v1/kv/${key}`);
+    expect(spans.map((span) => span.name)).toEqual(['PUT consul.kv', 'GET consul.kv']);
+    expect(spans[1]?.attributes).toMatchObject({
+      [ATTRIBUTES.httpStatus]: 200,
+      [ATTRIBUTES.blocking]: false,
+    });
+    expect(messages.filter((message) => (message as { path: string }).path === `/v1/kv/${key}`)).toHaveLength(
+      2,
+    );
+    const exported = JSON.stringify(
+      [sdk.finishedSpans().map((span) => span.attributes), messages],
+      (_k, value: unknown) => (typeof value === 'bigint' ? String(value) : value),
+    );
+    expect(exported).not.toContain(token);
+  });
+
+  it('counts retries and the failed attempts of an unreachable agent', async () => {
+    const consul = clients.create({
+      ...observed,
+      address: 'http://127.0.0.1:1',
+      retry: { retries: 2, minDelay: 1, maxDelay: 5 },
+    });
+    const before = await sdk.sum(METRICS.retries, { [ATTRIBUTES.endpointGroup]: 'status' });
+    await expect(consul.status.peers()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect((await sdk.sum(METRICS.retries, { [ATTRIBUTES.endpointGroup]: 'status' })) - before).toBe(2);
+    expect(
+      await sdk.sum(METRICS.requests, {
+        [ATTRIBUTES.endpointGroup]: 'status',
+        [ATTRIBUTES.outcome]: 'unavailable',
+      }),
+    ).toBeGreaterThanOrEqual(3);
+  });
+});
+
 describe('observability of locks and elections', () => {
   it('counts holders, hold time and a loss, publishes acquired/released/lost, and lists held locks in the report', async () => {
     const key = `${uniquePrefix('obs-lock')}/.lock`;

@@ -1,7 +1,13 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { metrics, trace, SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConsulUnavailableError, LockLostError, TimeoutError, ValidationError } from '../../src/errors.js';
+import {
+  ConsulHttpError,
+  ConsulUnavailableError,
+  LockLostError,
+  TimeoutError,
+  ValidationError,
+} from '../../src/errors.js';
 import { buildHealthReport } from '../../src/observability/health-report.js';
 import { ATTRIBUTES, CHANNELS, METRICS } from '../../src/observability/names.js';
 import { endpointGroup, lossReason, Telemetry } from '../../src/observability/telemetry.js';
@@ -69,6 +75,21 @@ describe('observability facade', () => {
     expect(ends[0]).toBe(starts[0]);
     expect(ends[0]).toMatchObject({ status: 200 });
     expect((ends[0] as { durationMs: number }).durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('masks a token carried in a legacy ACL path and takes the status from an HTTP error', () => {
+    const ends = listen(CHANNELS.requestEnd, cleanups);
+    const telemetry = new Telemetry({}, target);
+    const observation = telemetry.requestStart('GET', '/v1/acl/info/8f1c-secret', false);
+    telemetry.requestEnd(
+      observation,
+      undefined,
+      new ConsulHttpError({ status: 500, method: 'GET', path: '/v1/acl/info/<redacted>', body: 'boom' }),
+    );
+    expect(ends).toMatchObject([{ path: '/v1/acl/info/<redacted>', group: 'acl', status: 500 }]);
+    expect(
+      JSON.stringify(ends[0], (_key, value: unknown) => (value instanceof Error ? value.message : value)),
+    ).not.toContain('8f1c-secret');
   });
 
   it('records request duration in seconds and requests by group, method and outcome', async () => {

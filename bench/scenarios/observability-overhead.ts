@@ -1,0 +1,254 @@
+/**
+ * What observability costs: KV get throughput (and client CPU per get), fan-out notification
+ * latency and lock handover latency, each measured with no provider (the default, nothing
+ * recorded), with the OpenTelemetry API's no-op providers passed explicitly (every hook
+ * calls the API, which drops everything), and with an SDK recording into memory. Subjects
+ * take turns within each round so drift hits them alike; medians are kept.
+ */
+import {
+  createNoopMeter,
+  ProxyTracerProvider,
+  type MeterProvider,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import { MeterProvider as SdkMeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { Consul } from '../../src/index.js';
+import type { Lock } from '../../src/index.js';
+import type { BenchContext, BenchRow, BenchScenario, ScenarioResult } from '../types.js';
+import { percentile, sleep, waitFor } from '../support/measure.js';
+
+const ROUNDS = 3;
+const GET_CONCURRENCY = 32;
+const GET_MEASURE_MS = 1000;
+const GET_WARMUP_MS = 200;
+const FANOUT_SUBSCRIBERS = 100;
+const FANOUT_CHANGES = 15;
+const FANOUT_GAP_MS = 100;
+const HANDOVERS = 30;
+const HOLD_MS = 30;
+
+/** A metric reader that only keeps what was recorded (nobody collects during the run). */
+class HeldReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
+
+interface Setup {
+  readonly name: string;
+  providers(): { meterProvider?: MeterProvider; tracerProvider?: TracerProvider; shutdown(): Promise<void> };
+}
+
+const SETUPS: readonly Setup[] = [
+  { name: 'no provider', providers: () => ({ shutdown: async () => undefined }) },
+  {
+    name: 'no-op API',
+    providers: () => ({
+      meterProvider: { getMeter: () => createNoopMeter() },
+      // A proxy with no delegate hands out the API's no-op tracer.
+      tracerProvider: new ProxyTracerProvider(),
+      shutdown: async () => undefined,
+    }),
+  },
+  {
+    name: 'in-memory SDK',
+    providers: () => {
+      const meterProvider = new SdkMeterProvider({ readers: [new HeldReader()] });
+      const spans = new InMemorySpanExporter();
+      const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+      return {
+        meterProvider,
+        tracerProvider,
+        shutdown: async () => {
+          await Promise.all([meterProvider.shutdown(), tracerProvider.shutdown()]);
+        },
+      };
+    },
+  },
+];
+
+interface Samples {
+  getOps: number[];
+  getCpuUs: number[];
+  fanoutP50: number[];
+  fanoutP99: number[];
+  handoverP50: number[];
+}
+
+function client(context: BenchContext, setup: ReturnType<Setup['providers']>): Consul {
+  return new Consul({
+    address: context.address,
+    env: {},
+    ...(setup.meterProvider !== undefined && { meterProvider: setup.meterProvider }),
+    ...(setup.tracerProvider !== undefined && { tracerProvider: setup.tracerProvider }),
+  });
+}
+
+async function kvGets(consul: Consul, key: string): Promise<{ ops: number; cpuUs: number }> {
+  let counting = false;
+  let stop = false;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (!stop) {
+      await consul.kv.get(key);
+      if (counting) done++;
+    }
+  };
+  const workers = Array.from({ length: GET_CONCURRENCY }, worker);
+  await sleep(GET_WARMUP_MS);
+  counting = true;
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  await sleep(GET_MEASURE_MS);
+  counting = false;
+  const cpu = process.cpuUsage(cpuBefore);
+  const elapsed = performance.now() - started;
+  stop = true;
+  await Promise.all(workers);
+  return { ops: (done / elapsed) * 1000, cpuUs: done === 0 ? Number.NaN : (cpu.user + cpu.system) / done };
+}
+
+/** Notify latency of {@link FANOUT_SUBSCRIBERS} watches of one key over a series of changes. */
+async function fanout(consul: Consul, writer: Consul, key: string): Promise<number[]> {
+  await writer.kv.put(key, 'v0');
+  const seen = new Int32Array(FANOUT_SUBSCRIBERS).fill(-1);
+  const startedAt: number[] = [];
+  const latencies: number[] = [];
+  const watches = Array.from({ length: FANOUT_SUBSCRIBERS }, (_, i) => {
+    const watch = consul.watch.key(key);
+    watch.on('change', (entry) => {
+      const sequence = Number(String(entry?.Value ?? 'v-1').slice(1));
+      if (sequence <= (seen[i] ?? -1)) return;
+      seen[i] = sequence;
+      const t0 = startedAt[sequence];
+      if (t0 !== undefined) latencies.push(performance.now() - t0);
+    });
+    return watch;
+  });
+  try {
+    const allAt = (sequence: number): boolean => seen.every((value) => value >= sequence);
+    if (!(await waitFor(() => allAt(0), 30_000))) throw new Error('fan-out: subscribers did not start');
+    for (let sequence = 1; sequence <= FANOUT_CHANGES; sequence++) {
+      startedAt[sequence] = performance.now();
+      await writer.kv.put(key, `v${sequence}`);
+      if (!(await waitFor(() => allAt(sequence), 5000)))
+        throw new Error(`fan-out: change ${sequence} not seen by all`);
+      await sleep(FANOUT_GAP_MS);
+    }
+  } finally {
+    await Promise.all(watches.map((watch) => watch.close()));
+  }
+  return latencies;
+}
+
+/** Release → next holder acquired, between two clients of the same setup. */
+async function handovers(locks: Lock[]): Promise<number[]> {
+  const samples: number[] = [];
+  let holder = 0;
+  await (locks[0] as Lock).acquire();
+  for (let i = 0; i < HANDOVERS; i++) {
+    const next = (holder + 1) % locks.length;
+    const waiting = (locks[next] as Lock).acquire();
+    await sleep(HOLD_MS);
+    const releasedAt = performance.now();
+    await (locks[holder] as Lock).release();
+    await waiting;
+    samples.push(performance.now() - releasedAt);
+    holder = next;
+  }
+  await (locks[holder] as Lock).release();
+  return samples;
+}
+
+async function measureRound(
+  context: BenchContext,
+  setup: Setup,
+  round: number,
+  into: Samples,
+): Promise<void> {
+  const providers = setup.providers();
+  const consul = client(context, providers);
+  const other = client(context, providers);
+  const tag = `${context.prefix}/otel/${setup.name.replace(/\W+/g, '-')}/${round}`;
+  try {
+    await consul.kv.put(`${tag}/get`, 'a small value, as a config flag would be');
+    const gets = await kvGets(consul, `${tag}/get`);
+    into.getOps.push(gets.ops);
+    into.getCpuUs.push(gets.cpuUs);
+    const latencies = await fanout(consul, other, `${tag}/fanout`);
+    into.fanoutP50.push(percentile(latencies, 0.5) ?? Number.NaN);
+    into.fanoutP99.push(percentile(latencies, 0.99) ?? Number.NaN);
+    const locks = [consul, other].map((owner) => owner.lock(`${tag}/handover/.lock`, { ttl: '15s' }));
+    into.handoverP50.push(percentile(await handovers(locks), 0.5) ?? Number.NaN);
+  } finally {
+    await Promise.all([consul.close(), other.close()]);
+    await providers.shutdown();
+  }
+}
+
+const median = (values: readonly number[]): number => percentile(values, 0.5) ?? Number.NaN;
+
+export const observabilityOverhead: BenchScenario = {
+  id: 'observability',
+  title: `Observability overhead (KV get @${GET_CONCURRENCY}, fan-out ${FANOUT_SUBSCRIBERS} watches, lock handover; median of ${ROUNDS} rounds)`,
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const samples = new Map<string, Samples>(
+      SETUPS.map((setup) => [
+        setup.name,
+        { getOps: [], getCpuUs: [], fanoutP50: [], fanoutP99: [], handoverP50: [] },
+      ]),
+    );
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const setup of SETUPS) {
+        context.log(`observability: round ${round + 1}/${ROUNDS}, ${setup.name}`);
+        await measureRound(context, setup, round, samples.get(setup.name) as Samples);
+      }
+    }
+    const rows: BenchRow[] = SETUPS.map((setup) => {
+      const s = samples.get(setup.name) as Samples;
+      return {
+        subject: setup.name,
+        values: {
+          'get ops/s': median(s.getOps),
+          'get CPU µs/op': median(s.getCpuUs),
+          'fan-out p50 ms': median(s.fanoutP50),
+          'fan-out p99 ms': median(s.fanoutP99),
+          'handover p50 ms': median(s.handoverP50),
+        },
+      };
+    });
+    const base = samples.get('no provider') as Samples;
+    const noop = samples.get('no-op API') as Samples;
+    const sdk = samples.get('in-memory SDK') as Samples;
+    const ratios = {
+      'get ops/s, no-op / none': median(noop.getOps) / median(base.getOps),
+      'get ops/s, SDK / none': median(sdk.getOps) / median(base.getOps),
+      'get CPU/op, no-op / none': median(noop.getCpuUs) / median(base.getCpuUs),
+      'get CPU/op, SDK / none': median(sdk.getCpuUs) / median(base.getCpuUs),
+      'fan-out p50, no-op / none': median(noop.fanoutP50) / median(base.fanoutP50),
+      'fan-out p50, SDK / none': median(sdk.fanoutP50) / median(base.fanoutP50),
+      'handover p50, no-op / none': median(noop.handoverP50) / median(base.handoverP50),
+      'handover p50, SDK / none': median(sdk.handoverP50) / median(base.handoverP50),
+    };
+    const noopCpu = ratios['get CPU/op, no-op / none'];
+    return {
+      rows,
+      ratios,
+      goals: [
+        {
+          goal: 'no-op API within noise of no provider: get CPU/op ≤ 1.05×',
+          met: noopCpu <= 1.05,
+          actual: `${noopCpu.toFixed(3)}×`,
+        },
+      ],
+      notes: [
+        'no provider: nothing is recorded and no per-request object is made; no-op API: every hook calls the OpenTelemetry API, which drops it; in-memory SDK: metrics aggregated and every span kept in memory.',
+        'Fan-out and handover are dominated by Consul round trips; their ratios show whether recording adds latency at all.',
+      ],
+    };
+  },
+};
