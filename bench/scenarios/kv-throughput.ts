@@ -65,7 +65,8 @@ export const kvThroughput: BenchScenario = {
   title: 'KV get throughput (ops/s, one small key, 127.0.0.1)',
   async run(context: BenchContext): Promise<ScenarioResult> {
     const key = `${context.prefix}/throughput`;
-    const consul = new Consul({ address: context.address, env: {} });
+    // Same connection count as the raw pool: the scenario measures the read path, not pool size.
+    const consul = new Consul({ address: context.address, env: {}, connections: CONNECTIONS });
     const pool = new Pool(context.address, { connections: CONNECTIONS });
     const npm = new ConsulNpm({ host: context.host, port: context.port });
     try {
