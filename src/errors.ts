@@ -22,14 +22,16 @@ export type ConsulErrorCode =
   | 'TXN_FAILED'
   | 'DECODE'
   | 'INVALID_RESPONSE'
-  | 'BAD_REQUEST';
+  | 'BAD_REQUEST'
+  | 'BALANCER_NO_INSTANCE'
+  | 'BALANCER_REQUEST_FAILED';
 
 /** Base class of every error consulkit raises. */
 export class ConsulError extends Error {
   /** Stable code for programmatic handling; never changes between releases. */
   readonly code: ConsulErrorCode;
 
-  constructor(code: ConsulErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ConsulErrorCode, message: string, options?: ErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.name = new.target.name;
@@ -61,11 +63,7 @@ export class ConsulHttpError extends ConsulError {
   /** The whole response body text (the message shows at most its first 1,000 characters). */
   readonly body: string;
 
-  constructor(
-    details: HttpErrorDetails,
-    code: ConsulErrorCode = 'HTTP_ERROR',
-    options?: { cause?: unknown },
-  ) {
+  constructor(details: HttpErrorDetails, code: ConsulErrorCode = 'HTTP_ERROR', options?: ErrorOptions) {
     // The message stays readable; the whole body stays on `body`, where callers that decode
     // structured error answers (a rolled-back txn, an unhealthy autopilot report) need it.
     const full = details.body.trim();
@@ -84,7 +82,7 @@ export class ConsulHttpError extends ConsulError {
 
 /** Consul refused the request under its ACL rules (HTTP 403). Check the token's policy. */
 export class PermissionDeniedError extends ConsulHttpError {
-  constructor(details: HttpErrorDetails, options?: { cause?: unknown }) {
+  constructor(details: HttpErrorDetails, options?: ErrorOptions) {
     super(details, 'PERMISSION_DENIED', options);
   }
 }
@@ -98,7 +96,7 @@ export class PermissionDeniedError extends ConsulHttpError {
  * missing index, a description instead).
  */
 export class InvalidResponseError extends ConsulHttpError {
-  constructor(details: HttpErrorDetails, options?: { cause?: unknown }) {
+  constructor(details: HttpErrorDetails, options?: ErrorOptions) {
     super(details, 'INVALID_RESPONSE', options);
   }
 }
@@ -109,21 +107,21 @@ export class InvalidResponseError extends ConsulHttpError {
  * stops a watch.
  */
 export class BadRequestError extends ConsulHttpError {
-  constructor(details: HttpErrorDetails, options?: { cause?: unknown }) {
+  constructor(details: HttpErrorDetails, options?: ErrorOptions) {
     super(details, 'BAD_REQUEST', options);
   }
 }
 
 /** The addressed object does not exist (HTTP 404 where absence is an error). */
 export class NotFoundError extends ConsulHttpError {
-  constructor(details: HttpErrorDetails, options?: { cause?: unknown }) {
+  constructor(details: HttpErrorDetails, options?: ErrorOptions) {
     super(details, 'NOT_FOUND', options);
   }
 }
 
 /** Consul could not be reached: connection refused, reset, DNS failure, TLS failure. */
 export class ConsulUnavailableError extends ConsulError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: ErrorOptions) {
     super('UNAVAILABLE', message, options);
   }
 }
@@ -143,7 +141,7 @@ export class TimeoutError extends ConsulError {
   /** The bound that was exceeded, in milliseconds. */
   readonly timeoutMs: number;
 
-  constructor(message: string, timeoutMs: number, options?: { cause?: unknown }) {
+  constructor(message: string, timeoutMs: number, options?: ErrorOptions) {
     super('TIMEOUT', message, options);
     this.timeoutMs = timeoutMs;
   }
@@ -162,14 +160,14 @@ export class ValidationError extends ConsulError {
 
 /** A lock, semaphore slot or leadership was lost while held. */
 export class LockLostError extends ConsulError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: ErrorOptions) {
     super('LOCK_LOST', message, options);
   }
 }
 
 /** A key holds something incompatible with the requested use (e.g. a lock key used by a semaphore). */
 export class ConflictError extends ConsulError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: ErrorOptions) {
     super('CONFLICT', message, options);
   }
 }
@@ -192,7 +190,7 @@ export class ConfigDecodeError extends ConsulError {
   /** The full Consul key. */
   readonly consulKey: string;
 
-  constructor(key: string, consulKey: string, options?: { cause?: unknown }) {
+  constructor(key: string, consulKey: string, options?: ErrorOptions) {
     const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
     super('DECODE', `config value '${consulKey}' could not be decoded${reason}`, options);
     this.key = key;
@@ -216,7 +214,7 @@ export class TxnError extends ConsulError {
   /** The failed operations, in Consul's order. */
   readonly errors: readonly TxnOpError[];
 
-  constructor(errors: readonly TxnOpError[], options?: { cause?: unknown }) {
+  constructor(errors: readonly TxnOpError[], options?: ErrorOptions) {
     const detail = errors.map((error) => `operation ${error.opIndex}: ${error.what}`).join('; ');
     super('TXN_FAILED', `transaction rolled back${detail ? `: ${detail}` : ''}`, options);
     this.errors = errors;
@@ -232,23 +230,59 @@ export class AclBootstrapError extends PermissionDeniedError {
   /** The reset index Consul reported, when it did. */
   readonly resetIndex: bigint | undefined;
 
-  constructor(details: HttpErrorDetails, resetIndex: bigint | undefined, options?: { cause?: unknown }) {
+  constructor(details: HttpErrorDetails, resetIndex: bigint | undefined, options?: ErrorOptions) {
     super(details, options);
     this.resetIndex = resetIndex;
   }
 }
 
 /**
+ * A balancer had no instance of its service to send to: none is in rotation (none
+ * registered, none healthy), or every one was tried by this call. About the balanced
+ * service, not about Consul; retryable, since instances come and go.
+ */
+export class BalancerNoInstanceError extends ConsulError {
+  /** The balanced service. */
+  readonly service: string;
+
+  constructor(service: string, message: string, options?: ErrorOptions) {
+    super('BALANCER_NO_INSTANCE', message, options);
+    this.service = service;
+  }
+}
+
+/**
+ * A balanced request failed on the instances it was sent to: the connection could not be
+ * made or broke, on every attempt (`cause` is the last failure). About the balanced service,
+ * not about Consul; retryable.
+ */
+export class BalancerRequestError extends ConsulError {
+  /** The balanced service. */
+  readonly service: string;
+  /** Attempts made by the call. */
+  readonly attempts: number;
+
+  constructor(service: string, attempts: number, message: string, options?: ErrorOptions) {
+    super('BALANCER_REQUEST_FAILED', message, options);
+    this.service = service;
+    this.attempts = attempts;
+  }
+}
+
+/**
  * Whether an error is transient: worth trying again after a pause. True for connection
- * failures, timeouts, HTTP 5xx and 429, and answers mangled on the way (see
- * {@link InvalidResponseError}). This single predicate drives the transport's retries
- * and the watcher's backoff.
+ * failures, timeouts, HTTP 5xx and 429, answers mangled on the way (see
+ * {@link InvalidResponseError}), and a balanced service that could not answer (see
+ * {@link BalancerRequestError}). This single predicate drives the transport's retries and the
+ * watcher's backoff.
  */
 export function isRetryable(error: unknown): boolean {
   if (
     error instanceof ConsulUnavailableError ||
     error instanceof TimeoutError ||
-    error instanceof InvalidResponseError
+    error instanceof InvalidResponseError ||
+    error instanceof BalancerNoInstanceError ||
+    error instanceof BalancerRequestError
   )
     return true;
   // Consul 1.8 reports some of these with status 500; they are answers, not transient faults.

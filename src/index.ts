@@ -23,6 +23,8 @@ export {
   AclBootstrapError,
   InvalidResponseError,
   BadRequestError,
+  BalancerNoInstanceError,
+  BalancerRequestError,
   isRetryable,
   type TxnOpError,
   type ConsulErrorCode,
@@ -278,7 +280,8 @@ export {
 } from './primitives/balancer/balancer.js';
 export { BalancerResponse, type BalancerTlsOptions } from './primitives/balancer/balancer-http.js';
 export type { OutlierDetectionOptions } from './primitives/balancer/balancer-outliers.js';
-export type { BalancerInstance, BalancerStrategyName } from './primitives/balancer/balancer-strategies.js';
+export type { BalancerInstance } from './primitives/balancer/balancer-members.js';
+export type { BalancerStrategyName } from './primitives/balancer/balancer-strategies.js';
 export {
   lockAclRules,
   semaphoreAclRules,

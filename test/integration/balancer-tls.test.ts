@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Check, Consul, ConsulUnavailableError, ValidationError, type Balancer } from '../../src/index.js';
+import { BalancerRequestError, Check, Consul, ValidationError, type Balancer } from '../../src/index.js';
 import { findConsulBinary } from '../../src/testing/index.js';
 import { createTlsMaterial, type TlsMaterial } from '../../src/testing/tls.js';
 import { sharedConsulAddress } from '../support/consul.js';
@@ -127,7 +127,7 @@ describe('balancer with HTTPS instances', () => {
     const lb = track(consul.balancer(service, { scheme: 'https' }));
     await lb.ready();
     const failure = await lb.request('/hello').catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(ConsulUnavailableError);
+    expect(failure).toBeInstanceOf(BalancerRequestError);
     expect((failure as Error).message).toMatch(/certificate/i);
     // The handshake failed, so no instance ever saw a request.
     expect(instances.flatMap((instance) => instance.seen)).toHaveLength(0);
@@ -158,7 +158,7 @@ describe('balancer with HTTPS instances', () => {
     const { service, instances } = await httpsService(true);
     const withoutCert = track(consul.balancer(service, { tls: { ca: material.ca } }));
     await withoutCert.ready();
-    await expect(withoutCert.request('/', { maxAttempts: 1 })).rejects.toBeInstanceOf(ConsulUnavailableError);
+    await expect(withoutCert.request('/', { maxAttempts: 1 })).rejects.toBeInstanceOf(BalancerRequestError);
     expect(instances.flatMap((instance) => instance.seen)).toHaveLength(0);
 
     const withCert = track(

@@ -9,9 +9,12 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BalancerNoInstanceError,
+  BalancerRequestError,
   Check,
   ClosedError,
   Consul,
+  ConsulError,
   ConsulUnavailableError,
   PermissionDeniedError,
   TimeoutError,
@@ -533,14 +536,18 @@ describe('balancer', () => {
     expect(lb.ejected()).toEqual([]);
   });
 
-  it('fails with ConsulUnavailableError naming the service when no instance is available', async () => {
+  it('fails with BalancerNoInstanceError naming the service when no instance is available, BalancerRequestError when none answers', async () => {
     const missing = `lb-missing-${randomBytes(4).toString('hex')}`;
     const lb = track(consul.balancer(missing));
     expect(await lb.ready()).toEqual([]);
     expect(lb.pick()).toBeUndefined();
     const error = await lb.request('/').catch((thrown: unknown) => thrown);
-    expect(error).toBeInstanceOf(ConsulUnavailableError);
-    expect((error as ConsulUnavailableError).code).toBe('UNAVAILABLE');
+    // A failure of the balanced service, not of Consul (which answered): its own class.
+    expect(error).toBeInstanceOf(BalancerNoInstanceError);
+    expect(error).toBeInstanceOf(ConsulError);
+    expect(error).not.toBeInstanceOf(ConsulUnavailableError);
+    expect((error as BalancerNoInstanceError).code).toBe('BALANCER_NO_INSTANCE');
+    expect((error as BalancerNoInstanceError).service).toBe(missing);
     expect((error as Error).message).toContain(missing);
 
     // Every instance listed but none reachable: the last connection failure is the cause.
@@ -549,7 +556,10 @@ describe('balancer', () => {
     const dead = track(consul.balancer(name));
     await dead.ready();
     const unreachable = await dead.request('/').catch((thrown: unknown) => thrown);
-    expect(unreachable).toBeInstanceOf(ConsulUnavailableError);
+    expect(unreachable).toBeInstanceOf(BalancerRequestError);
+    expect(unreachable).not.toBeInstanceOf(ConsulUnavailableError);
+    expect((unreachable as BalancerRequestError).code).toBe('BALANCER_REQUEST_FAILED');
+    expect((unreachable as BalancerRequestError).attempts).toBe(backends.length);
     expect((unreachable as Error).message).toContain(name);
     expect(((unreachable as Error).cause as { code?: string }).code).toBe('ECONNREFUSED');
   });

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceEntry } from '../../src/api/health.js';
 import { ValidationError } from '../../src/errors.js';
+import { aggregateStatus, diffMembers, toMembers } from '../../src/primitives/balancer/balancer-members.js';
 import {
-  aggregateStatus,
   createStrategy,
-  diffMembers,
-  toMembers,
   type PickContext,
   type StrategyCandidate,
 } from '../../src/primitives/balancer/balancer-strategies.js';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  BalancerNoInstanceError,
+  BalancerRequestError,
   ConsulError,
   ConsulHttpError,
   ConsulUnavailableError,
@@ -50,12 +52,33 @@ describe('error mapping', () => {
     expect(error.name).toBe('ValidationError');
     expect(error.field).toBe('key');
   });
+
+  it('names failures of a balanced service apart from Consul being unreachable', () => {
+    const none = new BalancerNoInstanceError('api', "service 'api': no instance is available");
+    const failed = new BalancerRequestError('api', 3, 'every attempt failed', {
+      cause: new Error('ECONNREFUSED'),
+    });
+    for (const error of [none, failed]) {
+      expect(error).toBeInstanceOf(ConsulError);
+      expect(error).not.toBeInstanceOf(ConsulUnavailableError);
+      expect(error.service).toBe('api');
+    }
+    expect(none.code).toBe('BALANCER_NO_INSTANCE');
+    expect(none.name).toBe('BalancerNoInstanceError');
+    expect(failed.code).toBe('BALANCER_REQUEST_FAILED');
+    expect(failed.name).toBe('BalancerRequestError');
+    expect(failed.attempts).toBe(3);
+    expect((failed.cause as Error).message).toBe('ECONNREFUSED');
+  });
 });
 
 describe('isRetryable', () => {
   it('is true for transient failures only', () => {
     expect(isRetryable(new ConsulUnavailableError('down'))).toBe(true);
     expect(isRetryable(new TimeoutError('slow', 10))).toBe(true);
+    // Instances come and go: a balanced call that found none, or none answering, may be retried.
+    expect(isRetryable(new BalancerNoInstanceError('api', 'none'))).toBe(true);
+    expect(isRetryable(new BalancerRequestError('api', 2, 'failed'))).toBe(true);
     expect(isRetryable(errorForStatus(details(503)))).toBe(true);
     expect(isRetryable(errorForStatus(details(429)))).toBe(true);
     expect(isRetryable(errorForStatus(details(400)))).toBe(false);

@@ -17,7 +17,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, Headers, Response, request, type Dispatcher } from 'undici';
 import { tlsConnectOptions } from '../../transport/tls-connect.js';
-import type { BalancerInstance } from './balancer-strategies.js';
+import type { BalancerInstance } from './balancer-members.js';
 
 /**
  * TLS settings for a balancer whose instances serve HTTPS. PEM contents; read files with
@@ -233,4 +233,13 @@ export class InstanceHttpClient {
   close(): Promise<void> {
     return this.#agent.destroy();
   }
+}
+
+/** An error in words for messages: its message, with its code when the message lacks it. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && !error.message.includes(code)
+    ? `${error.message} (${code})`
+    : error.message;
 }

@@ -1,118 +1,47 @@
 /**
- * A health-aware client-side load balancer: the healthy instances of a service, kept current
- * through the shared watcher (`consul.watch.service`), a strategy to pick one, and an HTTP
- * helper that sends to a picked instance and retries on another one.
+ * `consul.balancer(service)`: the healthy instances of a service, kept current through the
+ * shared watcher, and the ways to use them (`pick()`, `request()`, events). Options live in
+ * `balancer-options.ts`, strategies in `balancer-strategies.ts`, sending in
+ * `balancer-http.ts`, the retry policy in `balancer-retry.ts`.
  *
  * @packageDocumentation
  */
 import { setMaxListeners } from 'node:events';
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
-import type { HeadersInit } from 'undici';
-import { Headers } from 'undici';
 import type { ServiceEntry } from '../../api/health.js';
 import type { ClientResource } from '../../client.js';
-import { toMilliseconds, type Duration } from '../../duration.js';
-import { ClosedError, ConsulUnavailableError, TimeoutError, ValidationError } from '../../errors.js';
+import { ClosedError, TimeoutError } from '../../errors.js';
 import { safeEmit } from '../../safe-emit.js';
 import { abortable, timeoutSignal } from '../../timing/index.js';
-import type { WatchOptions } from '../../watch/types.js';
-import type { ServiceWatchOptions, Watches } from '../../watch/watches.js';
+import type { Watches } from '../../watch/watches.js';
+import { BalancerResponse, InstanceHttpClient } from './balancer-http.js';
 import {
-  BalancerResponse,
-  classifyFailure,
-  InstanceHttpClient,
-  type BalancerTlsOptions,
-  type InstanceAnswer,
-} from './balancer-http.js';
+  resolveBalancerOptions,
+  resolveRequest,
+  UNDICI_TIMEOUT_MS,
+  type BalancerOptions,
+  type BalancerRequestInit,
+} from './balancer-options.js';
+import { membersInRotation, OutlierDetector } from './balancer-outliers.js';
+import { sendWithRetries, type RetryTarget } from './balancer-retry.js';
 import {
-  membersInRotation,
-  OutlierDetector,
-  resolveOutlierSettings,
-  type OutlierDetectionOptions,
-} from './balancer-outliers.js';
-import {
-  createStrategy,
   diffMembers,
   memberKey,
   toMembers,
   type BalancerInstance,
   type BalancerMember,
-  type BalancerStrategy,
-  type BalancerStrategyName,
-} from './balancer-strategies.js';
-import { checkSignal, WatchedLifecycle } from '../shared/watched-lifecycle.js';
+} from './balancer-members.js';
+import type { BalancerStrategy, BalancerStrategyName } from './balancer-strategies.js';
+import { WatchedLifecycle } from '../shared/watched-lifecycle.js';
+
+export type { BalancerOptions, BalancerRequestInit } from './balancer-options.js';
 
 /** @internal What a balancer needs from the client (the `Consul` class provides it). */
 export interface BalancerHost {
   readonly watch: Watches;
   readonly logger: Logger;
   track(resource: ClientResource): () => void;
-}
-
-/** Options of {@link Consul.balancer}. */
-export interface BalancerOptions {
-  /** Only instances that carry this tag (or all of these tags). */
-  tag?: string | readonly string[];
-  /** Datacenter of the service. Default: the client's. */
-  datacenter?: string;
-  /** How an instance is chosen; see {@link BalancerStrategyName}. Default `'p2c'`. */
-  strategy?: BalancerStrategyName;
-  /**
-   * Use only instances whose checks all pass (node checks included). Default true. With
-   * false, instances with a warning check are used too (weighted by `Weights.Warning` under
-   * `'weighted'`); critical instances never are.
-   */
-  passingOnly?: boolean;
-  /**
-   * Attempts one `request()` makes at most, each on another instance. Default 3. A call
-   * never sends to the same instance twice, so it also stops when every instance was tried.
-   */
-  maxAttempts?: number;
-  /**
-   * Default per-attempt bound of `request()`: the longest wait for the response headers, then
-   * between two chunks of the body. Default: undici's (300 s).
-   */
-  requestTimeout?: Duration;
-  /** Longest time to connect to an instance. Default 10 s. */
-  connectTimeout?: Duration;
-  /** Scheme of the requests to instances. Default `'https'` when `tls` is given, else `'http'`. */
-  scheme?: 'http' | 'https';
-  /** TLS settings for instances that serve HTTPS (CA, client certificate, server name). */
-  tls?: BalancerTlsOptions;
-  /** ACL token for the watch (needs `service:read` on the service and `node:read`). Default: the client's. */
-  token?: string;
-  /** Consistency mode of the watch's reads. Default: the client's. */
-  consistency?: ServiceWatchOptions['consistency'];
-  /** Read through the agent's cache (`?cached`); see `consul.watch.service`. Default false. */
-  cached?: boolean;
-  /** Loop settings of the underlying watch (`wait`, `timeout`, `minInterval`, `backoff`). */
-  watch?: Pick<WatchOptions, 'wait' | 'timeout' | 'minInterval' | 'backoff'>;
-  /**
-   * Passive outlier detection: an instance whose calls fail several times in a row
-   * (connection failures, timeouts, 5xx) leaves the rotation for a while, even though Consul
-   * still lists it, until its checks catch up. On by default (5 failures, 30 s, at most 50%
-   * of the instances); `false` turns it off. See {@link OutlierDetectionOptions}.
-   */
-  outlierDetection?: OutlierDetectionOptions | false;
-  /** Closes the balancer when aborted. */
-  signal?: AbortSignal;
-}
-
-/** Options of one {@link Balancer.request} call. */
-export interface BalancerRequestInit {
-  /** HTTP method. Default `GET`. */
-  method?: string;
-  /** Request headers. */
-  headers?: HeadersInit;
-  /** Request body. Only replayable bodies are accepted, since a retry sends it again. */
-  body?: string | Uint8Array | null;
-  /** Aborts the call; it then rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Per-attempt bound for this call (see {@link BalancerOptions.requestTimeout}). */
-  timeout?: Duration;
-  /** Attempts for this call (see {@link BalancerOptions.maxAttempts}). */
-  maxAttempts?: number;
 }
 
 /** Payload of a balancer's `change` event. */
@@ -154,120 +83,6 @@ export interface BalancerEjection {
   readonly reason: string;
 }
 
-/** Methods whose requests may be sent twice: a 5xx or a broken connection is retried elsewhere. */
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const DEFAULT_MAX_ATTEMPTS = 3;
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-/** undici's own headers and body timeouts, which apply when no `requestTimeout` is given. */
-const UNDICI_TIMEOUT_MS = 300_000;
-
-function attemptsOption(field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100)
-    throw new ValidationError(field, `must be an integer from 1 to 100, not ${String(value)}`);
-  return value;
-}
-
-const isPem = (value: unknown): boolean => typeof value === 'string' || Buffer.isBuffer(value);
-
-/** Checks the `tls` option before anything is opened; TLS settings on plain HTTP would be ignored. */
-function validateTls(tls: BalancerTlsOptions | undefined, scheme: 'http' | 'https'): void {
-  if (tls === undefined) return;
-  if (tls === null || typeof tls !== 'object') throw new ValidationError('tls', 'must be an object');
-  if (scheme !== 'https') throw new ValidationError('tls', "applies to scheme 'https' only");
-  for (const field of ['ca', 'cert', 'key'] as const) {
-    if (tls[field] !== undefined && !isPem(tls[field]))
-      throw new ValidationError(`tls.${field}`, 'must be PEM contents (a string or a Buffer)');
-  }
-  if ((tls.cert === undefined) !== (tls.key === undefined))
-    throw new ValidationError('tls', 'a client certificate needs both cert and key');
-  if (tls.serverName !== undefined && (typeof tls.serverName !== 'string' || tls.serverName === ''))
-    throw new ValidationError('tls.serverName', 'must be a non-empty string');
-  if (tls.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== 'boolean')
-    throw new ValidationError('tls.rejectUnauthorized', 'must be a boolean');
-}
-
-function positiveDuration(field: string, value: Duration | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = toMilliseconds(value, field);
-  if (ms <= 0) throw new ValidationError(field, 'must be positive');
-  return ms;
-}
-
-interface ResolvedRequest {
-  readonly method: string;
-  readonly headers: Headers;
-  readonly body: string | Uint8Array | undefined;
-  readonly maxAttempts: number;
-  readonly timeoutMs: number | undefined;
-  readonly signal: AbortSignal | undefined;
-}
-
-/** Validates one `request()` call, before anything is sent. */
-function resolveRequest(
-  path: unknown,
-  init: BalancerRequestInit,
-  defaults: { maxAttempts: number; timeoutMs: number | undefined },
-): ResolvedRequest {
-  if (typeof path !== 'string' || !path.startsWith('/'))
-    throw new ValidationError('path', `must be a string starting with '/', not ${String(path)}`);
-  if (init === null || typeof init !== 'object') throw new ValidationError('init', 'must be an object');
-  const method = (init.method ?? 'GET').toUpperCase();
-  if (!/^[A-Z]+$/.test(method)) throw new ValidationError('method', `'${method}' is not an HTTP method`);
-  const body = init.body ?? undefined;
-  if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array))
-    throw new ValidationError(
-      'body',
-      'must be a string or a Uint8Array (a retry must be able to send it again)',
-    );
-  if (body !== undefined && (method === 'GET' || method === 'HEAD'))
-    throw new ValidationError('body', `a ${method} request cannot have a body`);
-  let headers: Headers;
-  try {
-    headers = new Headers(init.headers);
-  } catch (error) {
-    throw new ValidationError('headers', describeError(error));
-  }
-  checkRequestHeaders(headers);
-  if (init.signal !== undefined && !(init.signal instanceof AbortSignal))
-    throw new ValidationError('signal', 'must be an AbortSignal');
-  return {
-    method,
-    headers,
-    body,
-    maxAttempts: attemptsOption('maxAttempts', init.maxAttempts, defaults.maxAttempts),
-    timeoutMs: positiveDuration('timeout', init.timeout) ?? defaults.timeoutMs,
-    signal: init.signal,
-  };
-}
-
-/**
- * Request headers undici refuses to send (it manages the connection and the framing itself).
- * Caught here, as bad input: left to undici, each call would fail as if the instance had.
- */
-const REFUSED_HEADERS = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect', 'content-length']);
-
-function checkRequestHeaders(headers: Headers): void {
-  for (const name of REFUSED_HEADERS) {
-    if (headers.has(name))
-      throw new ValidationError('headers', `'${name}' is set by the HTTP client and cannot be given`);
-  }
-  const connection = headers.get('connection')?.toLowerCase();
-  if (connection !== undefined && connection !== 'close' && connection !== 'keep-alive')
-    throw new ValidationError(
-      'headers',
-      `'connection' may only be 'close' or 'keep-alive', not '${connection}'`,
-    );
-}
-
-function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && !error.message.includes(code)
-    ? `${error.message} (${code})`
-    : error.message;
-}
-
 /**
  * The healthy instances of a service, kept current, and a way to pick one. Created by
  * `consul.balancer()`.
@@ -302,6 +117,7 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
   readonly #outliers: OutlierDetector | undefined;
   readonly #ejectionTimeMs: number;
   readonly #lifecycle: WatchedLifecycle<ServiceEntry[], BalancerInstance[]>;
+  readonly #retryTarget: RetryTarget;
   /** Aborted on close: ends every request still running. */
   readonly #closer = new AbortController();
   readonly #outstanding = new Map<string, number>();
@@ -312,74 +128,50 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
    * @throws ValidationError for a bad service name or options
    */
   constructor(host: BalancerHost, service: string, options: BalancerOptions = {}) {
-    if (options === null || typeof options !== 'object')
-      throw new ValidationError('options', 'must be an object');
-    const {
-      tag,
-      datacenter,
-      strategy,
-      passingOnly = true,
-      maxAttempts,
-      requestTimeout,
-      connectTimeout,
-      tls,
-      scheme = tls === undefined ? 'http' : 'https',
-      token,
-      consistency,
-      cached,
-      watch: loop = {},
-      outlierDetection,
-      signal,
-    } = options;
-    if (typeof passingOnly !== 'boolean') throw new ValidationError('passingOnly', 'must be a boolean');
-    if (scheme !== 'http' && scheme !== 'https')
-      throw new ValidationError('scheme', `must be 'http' or 'https', not ${String(scheme)}`);
-    validateTls(tls, scheme);
-    const outlierSettings = resolveOutlierSettings(outlierDetection);
-    checkSignal(signal);
-    const chosen = createStrategy(strategy);
-    const attempts = attemptsOption('maxAttempts', maxAttempts, DEFAULT_MAX_ATTEMPTS);
-    const requestTimeoutMs = positiveDuration('requestTimeout', requestTimeout);
-    const connectTimeoutMs = positiveDuration('connectTimeout', connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const watchOptions: ServiceWatchOptions = {
-      ...loop,
-      passing: passingOnly,
-      ...(tag !== undefined && { tag }),
-      ...(datacenter !== undefined && { datacenter }),
-      ...(token !== undefined && { token }),
-      ...(consistency !== undefined && { consistency }),
-      ...(cached !== undefined && { cached }),
-    };
+    const resolved = resolveBalancerOptions(service, options);
     // Opened last among the checks: it validates the name and the watch options, and once it
     // exists the balancer must be closed to release it.
-    const watch = host.watch.service(service, watchOptions);
+    const watch = host.watch.service(service, resolved.watch);
     super();
     this.service = service;
-    this.strategy = chosen.name;
-    this.#strategy = chosen;
-    this.#maxAttempts = attempts;
-    this.#requestTimeoutMs = requestTimeoutMs;
-    this.#includeWarning = !passingOnly;
-    this.#description = [
-      `service '${service}'`,
-      ...(tag !== undefined ? [`tag ${[tag].flat().join(',')}`] : []),
-      ...(datacenter !== undefined ? [`datacenter ${datacenter}`] : []),
-      passingOnly ? 'passing only' : 'passing or warning',
-    ].join(', ');
+    this.strategy = resolved.strategy.name;
+    this.#strategy = resolved.strategy;
+    this.#maxAttempts = resolved.maxAttempts;
+    this.#requestTimeoutMs = resolved.requestTimeoutMs;
+    this.#includeWarning = !resolved.passingOnly;
+    this.#description = resolved.description;
     this.#logger = host.logger.child({ primitive: 'balancer', service });
-    this.#http = new InstanceHttpClient({ scheme, connectTimeoutMs, tls });
-    this.#outliers = outlierSettings === undefined ? undefined : new OutlierDetector(outlierSettings);
-    this.#ejectionTimeMs = outlierSettings?.ejectionTimeMs ?? 0;
+    this.#http = new InstanceHttpClient({
+      scheme: resolved.scheme,
+      connectTimeoutMs: resolved.connectTimeoutMs,
+      tls: resolved.tls,
+    });
+    const outliers = resolved.outliers;
+    this.#outliers = outliers === undefined ? undefined : new OutlierDetector(outliers);
+    this.#ejectionTimeMs = outliers?.ejectionTimeMs ?? 0;
     // Every running request listens on this signal (undici adds one listener per request):
     // many concurrent requests are normal here, not a leak.
     setMaxListeners(0, this.#closer.signal);
+    this.#retryTarget = {
+      service,
+      description: this.#description,
+      logger: this.#logger,
+      http: this.#http,
+      closed: this.#closer.signal,
+      pick: (tried) => this.#pickMember(tried),
+      hasUntried: (tried) => this.#hasUntried(tried),
+      begin: (key) => this.#begin(key),
+      end: (key) => this.#end(key),
+      recordFailure: (member, reason) => this.#recordFailure(member, reason),
+      recordSuccess: (member) => this.#outliers?.recordSuccess(member.key),
+    };
     this.#lifecycle = new WatchedLifecycle({
       what: 'balancer',
       watch,
       logger: this.#logger,
       resource: this,
       track: (resource) => host.track(resource),
-      signal,
+      signal: resolved.signal,
       apply: (entries) => this.#apply(entries),
       reportError: (error) => this.#emit('error', error),
       // A stopped balancer no longer follows Consul: its last list would only grow stale.
@@ -454,8 +246,9 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
    * attempt and 5xx counts towards outlier detection; instances it has ejected are skipped.
    *
    * @param path - path and query string, starting with `/`
-   * @throws ConsulUnavailableError when no instance is in rotation, or when every attempt
-   *   failed to get a response (its `cause` is the last failure)
+   * @throws BalancerNoInstanceError when no instance is in rotation
+   * @throws BalancerRequestError when every attempt failed to get a response, or one failed
+   *   that may not be retried (its `cause` is the last failure)
    * @throws TimeoutError when an attempt got no response headers in time, or when Consul
    *   had not answered the balancer's first read within the timeout
    * @throws ClosedError when the balancer was closed before or during the call
@@ -463,101 +256,19 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
    * @throws ValidationError for a bad path or init, before anything is sent
    */
   async request(path: string, init: BalancerRequestInit = {}): Promise<BalancerResponse> {
-    const {
-      method,
-      headers,
-      body,
-      maxAttempts,
-      timeoutMs,
-      signal: callerSignal,
-    } = resolveRequest(path, init, {
+    const request = resolveRequest(path, init, {
       maxAttempts: this.#maxAttempts,
       timeoutMs: this.#requestTimeoutMs,
     });
-    // The query string may carry user data: messages and logs name the path only.
-    const route = path.split('?')[0] ?? path;
     const ending = this.#lifecycle.ending;
     if (ending !== undefined) throw ending.reason;
+    const callerSignal = request.signal;
     callerSignal?.throwIfAborted();
-    await this.#whenReady(callerSignal, timeoutMs ?? UNDICI_TIMEOUT_MS);
-    const signal = callerSignal ? AbortSignal.any([this.#closer.signal, callerSignal]) : this.#closer.signal;
-    const idempotent = IDEMPOTENT_METHODS.has(method);
-    const tried = new Set<string>();
-    let lastFailure: { error: unknown; instance: BalancerInstance } | undefined;
-
-    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-      const member = this.#pickMember(tried);
-      if (member === undefined) break;
-      tried.add(member.key);
-      const { instance } = member;
-      let answer: InstanceAnswer;
-      this.#begin(member.key);
-      try {
-        answer = await this.#http.send(instance, { method, path, headers, body, timeoutMs, signal });
-      } catch (error) {
-        if (this.#closer.signal.aborted) throw new ClosedError('the balancer was closed');
-        if (callerSignal?.aborted) throw callerSignal.reason;
-        const failure = classifyFailure(error);
-        const origin = this.#http.originOf(instance);
-        // Only failures of the instance or the path to it count; a request undici refuses to
-        // send or a certificate this client cannot verify would eject healthy instances.
-        if (failure !== 'other') this.#recordFailure(member, describeError(error));
-        if (failure === 'timeout') {
-          throw new TimeoutError(
-            `${this.#description}: instance ${instance.id} at ${origin} sent no response headers within ${timeoutMs ?? UNDICI_TIMEOUT_MS} ms`,
-            timeoutMs ?? UNDICI_TIMEOUT_MS,
-            { cause: error },
-          );
-        }
-        lastFailure = { error, instance };
-        const retryable = failure === 'not-sent' || (failure === 'connection' && idempotent);
-        this.#logger.debug(
-          { err: error, instance: instance.id, origin, attempt, retryable },
-          'consulkit: a balanced request failed',
-        );
-        if (!retryable) {
-          throw new ConsulUnavailableError(
-            `${this.#description}: ${method} ${route} to instance ${instance.id} at ${origin} failed: ${describeError(error)}`,
-            { cause: error },
-          );
-        }
-        continue;
-      } finally {
-        this.#end(member.key);
-      }
-      if (answer.status >= 500) this.#recordFailure(member, `HTTP ${answer.status}`);
-      else this.#outliers?.recordSuccess(member.key);
-      if (answer.status >= 500 && idempotent && attempt < maxAttempts && this.#hasUntried(tried)) {
-        // Should the next pick find nothing after all (another call ejected the last untried
-        // instance meanwhile), the call fails naming this answer.
-        lastFailure = {
-          error: new Error(`answered HTTP ${answer.status} ${answer.statusText}`.trim()),
-          instance,
-        };
-        this.#logger.debug(
-          { instance: instance.id, status: answer.status, attempt },
-          'consulkit: a balanced request got a 5xx; retrying on another instance',
-        );
-        await this.#http
-          .discard(answer)
-          .catch((error: unknown) =>
-            this.#logger.debug(
-              { err: error },
-              'consulkit: dropping a 5xx response body failed; its connection is closed',
-            ),
-          );
-        continue;
-      }
-      return this.#http.respond(answer, instance, attempt);
-    }
-
-    if (lastFailure !== undefined) {
-      throw new ConsulUnavailableError(
-        `${this.#description}: ${method} ${route} failed on ${tried.size} instance(s); the last, ${lastFailure.instance.id} at ${this.#http.originOf(lastFailure.instance)}: ${describeError(lastFailure.error)}`,
-        { cause: lastFailure.error },
-      );
-    }
-    throw new ConsulUnavailableError(`${this.#description}: no instance is available`);
+    await this.#whenReady(callerSignal, request.timeoutMs ?? UNDICI_TIMEOUT_MS);
+    const combined = callerSignal
+      ? AbortSignal.any([this.#closer.signal, callerSignal])
+      : this.#closer.signal;
+    return sendWithRetries(this.#retryTarget, { ...request, path, combined });
   }
 
   /**
