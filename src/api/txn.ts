@@ -36,8 +36,10 @@ interface TxnKVBase {
 
 /** Writes a value (`set`), conditionally (`cas`), or while taking/releasing a lock. */
 export interface TxnKVWrite extends TxnKVBase {
-  /** `set`: write; `cas`: write if `Index` matches; `lock`/`unlock`: write while acquiring/releasing with `Session`. */
-  /** The operation, as Consul names it. */
+  /**
+   * The operation, as Consul names it. `set`: write; `cas`: write if `Index` matches;
+   * `lock`/`unlock`: write while acquiring/releasing with `Session`.
+   */
   Verb: 'set' | 'cas' | 'lock' | 'unlock';
   /** The value, base64-encoded (the builders in {@link txnKV} encode it). */
   Value: string;
@@ -400,8 +402,8 @@ function base64Length(value: string): number {
   return Math.floor((value.length * 3) / 4) - padding;
 }
 
-/** Checks and normalises one KV operation; returns whether it only reads. */
-function normaliseKV(
+/** Checks and normalizes one KV operation; returns whether it only reads. */
+function normalizeKV(
   op: Record<string, unknown>,
   at: string,
 ): { wire: Record<string, unknown>; reads: boolean } {
@@ -502,7 +504,7 @@ export function prepareTxn(operations: readonly TxnOperation[]): { body: unknown
     const inner = operation[kind];
     if (!isObject(inner)) throw new ValidationError(`${at}.${kind}`, 'must be an object');
     if (kind === 'KV') {
-      const { wire, reads } = normaliseKV(inner, `${at}.KV`);
+      const { wire, reads } = normalizeKV(inner, `${at}.KV`);
       readOnly &&= reads;
       return { KV: wire };
     }

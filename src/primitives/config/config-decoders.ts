@@ -1,5 +1,5 @@
 /**
- * The pure half of the config map: how a prefix is normalised, how raw KV values become
+ * The pure half of the config map: how a prefix is normalized, how raw KV values become
  * config values, and how a new KV listing is folded into the previous state (what was added,
  * changed and removed, which values failed to decode).
  *

@@ -1,44 +1,12 @@
 /**
- * A service that registers itself with its local Consul agent, keeps a TTL check alive with
- * heartbeats, registers again when the agent forgets it, and deregisters when it stops.
+ * `consul.registerService()`: a service registered with its local agent, kept registered by
+ * TTL heartbeats (re-registered at once when the agent forgets it, retried while the agent is
+ * away), and deregistered on `stop()`, `consul.close()`, its signal, or SIGTERM/SIGINT. The
+ * README's "Service registration" section is the behaviour contract; the comments below say
+ * why each part does what it does.
  *
- * How it behaves:
- * - One TTL check carries the service's health. Every heartbeat (every `ttl / 3` by default,
- *   each wait shortened by up to 10 % at random) calls `health()` and sends its status and
- *   note with `PUT /v1/agent/check/update/<check>`.
- * - A heartbeat the agent refuses because it no longer knows the check (an agent restarted
- *   without its data, an operator deregistered the service, Consul reaped it) is followed at
- *   once by a registration with the same definition and a heartbeat: the instance does not
- *   wait for the next interval to come back. While the agent cannot be reached, heartbeats
- *   are retried every second or two (the transport's own retries included), so the instance
- *   is back within a second or two of the agent answering again.
- * - Spring Cloud Consul's long-standing bug class (services lost for good after an agent
- *   restart) is what this guards against; `deregisterCriticalServiceAfter` (default 1m) is
- *   the opposite guard, for a process that died without deregistering.
- * - The agent has every status and note at once. It pushes a status change to the catalog at
- *   once too, but a note-only change only every `check_update_interval` (5 min by default),
- *   so `/v1/health/*` may show an older note for the same status.
- *
- * Leaving: `stop()`, `consul.close()`, aborting `signal`, and (unless `handleSignals: false`)
- * SIGTERM and SIGINT deregister. On a signal, when the application has no listener of its
- * own (signal-exit's do not count), consulkit deregisters and then re-raises the signal so
- * that the process ends exactly as it would have; when the application listens too,
- * consulkit deregisters and leaves the exit to the application (see `signals.ts`). An application listener that calls `process.exit()`
- * at once ends the process before the deregistration is sent: await `registration.stop()`
- * (or `consul.close()`) in it first, or let it exit a little later.
- *
- * Starting before the agent: while the agent cannot be reached at all (refused, reset, no
- * answer), `registerService` keeps trying, about every second, and resolves once registered,
- * so that a process started before its local agent (systemd, a pod) needs nothing special;
- * `startTimeout` bounds that wait and `signal` cancels it. A refusal fails at once.
- *
- * One ID, one registration: while a registration of this process holds a service ID (or a
- * check ID) on an agent, another one with the same ID is refused with a `ValidationError`
- * (the two would overwrite each other's definition on the agent and fight for good); the ID
- * is free again once the first one has stopped.
- *
- * ACL: the token needs `service "<name>" { policy = "write" }` and nothing else (checked
- * against Consul 1.8 with `default_policy = "deny"`).
+ * Worth knowing when reading `/v1/health/*`: the agent pushes a status change to the catalog
+ * at once, but a note-only change only every `check_update_interval` (5 min by default).
  *
  * @packageDocumentation
  */
