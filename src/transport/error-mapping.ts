@@ -96,11 +96,9 @@ export function errorForFailure(
   beforeAnswerMs?: number,
 ): ConsulError {
   if (error instanceof ConsulError) return error;
-  const quickReset =
-    beforeAnswerMs !== undefined &&
-    beforeAnswerMs < LIMIT_RESET_WINDOW_MS &&
-    errorCodes(error).includes('ECONNRESET');
-  if (closedBeforeAnyAnswer(error) || quickReset) {
+  // Only right after sending: a long poll cut before its answer has read nothing either.
+  const early = beforeAnswerMs !== undefined && beforeAnswerMs < LIMIT_RESET_WINDOW_MS;
+  if (early && (closedBeforeAnyAnswer(error) || errorCodes(error).includes('ECONNRESET'))) {
     return new ConnectionLimitError(
       `${request}: the agent closed the connection before answering (its per-client connection limit, http_max_conns_per_client, is probably full)`,
       { cause: error },

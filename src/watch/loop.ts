@@ -7,7 +7,13 @@
  */
 import type { Logger } from 'pino';
 import type { WithMeta } from '../api/read.js';
-import { ConsulHttpError, InvalidResponseError, isRetryable, PermissionDeniedError } from '../errors.js';
+import {
+  ConsulHttpError,
+  ConsulUnavailableError,
+  InvalidResponseError,
+  isRetryable,
+  PermissionDeniedError,
+} from '../errors.js';
 import { backoffDelay, rateLimitDelay, sleep } from '../timing/index.js';
 import { deepEqual } from './deep-equal.js';
 import { nextIndex } from './index-rules.js';
@@ -64,6 +70,9 @@ export function isConnectionLimit(error: unknown): boolean {
     (error instanceof ConsulHttpError && error.status === 429)
   );
 }
+
+/** How long a blocking read must have been held for its cut to count as a dropped connection. */
+const HELD_BEFORE_CUT_MS = 1000;
 
 /** What the loops of one engine share: turns on the blocking connections, and the limit governor. */
 export interface LoopShared {
@@ -206,6 +215,8 @@ export class BlockingLoop<T> implements WatchSource<T> {
     // Answers in a row that carried no X-Consul-Index (see #missingIndex).
     let unindexed = 0;
     let paceMs = 0;
+    // Whether the last failure was answered by an immediate reconnect (see below).
+    let reconnected = false;
     const leave = this.#scheduler?.join();
     try {
       while (!signal.aborted) {
@@ -254,6 +265,28 @@ export class BlockingLoop<T> implements WatchSource<T> {
             this.#fail(error);
             break;
           }
+          if (
+            failures === 0 &&
+            !reconnected &&
+            index > 0n &&
+            error instanceof ConsulUnavailableError &&
+            !isConnectionLimit(error) &&
+            performance.now() - (lastStart ?? 0) >= HELD_BEFORE_CUT_MS
+          ) {
+            // A long poll cut after it was held a while, right after a good answer: an
+            // HTTP/2 GOAWAY (a graceful agent shutdown or reload) fails every stream of its
+            // connection at once, and a proxy may drop a quiet connection. Reconnecting at
+            // once with a plain read, without backoff or a warning per loop, keeps those
+            // watches current; if the agent is really gone, that read fails and the usual
+            // backoff and reporting follow.
+            reconnected = true;
+            index = 0n;
+            this.#logger.debug(
+              { err: error, watch: this.description },
+              'consulkit: blocking read cut; reconnecting at once',
+            );
+            continue;
+          }
           failures++;
           const delay = backoffDelay(failures, settings.backoff);
           this.#state = 'backoff';
@@ -285,6 +318,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
         } finally {
           turn?.release();
         }
+        reconnected = false;
         if (failures > 0) {
           this.#logger.info({ watch: this.description, failures }, 'consulkit: watch recovered');
           failures = 0;
