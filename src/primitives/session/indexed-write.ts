@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import type { KVPair } from '../../api/kv.js';
-import type { Txn, TxnKVOperation } from '../../api/txn.js';
+import type { Txn } from '../../api/txn.js';
+import type { TxnKVOperation } from '../../api/txn-types.js';
 import { ConsulError, TxnError } from '../../errors.js';
 import type { CallOptions } from '../../transport/types.js';
 

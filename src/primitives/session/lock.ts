@@ -4,22 +4,18 @@
  *
  * @packageDocumentation
  */
-import { EventEmitter } from 'eventemitter3';
 import { validateKey, type KVPair } from '../../api/kv.js';
-import type { ClientResource } from '../../client.js';
 import { ConflictError } from '../../errors.js';
 import type { CallOptions } from '../../transport/types.js';
 import { describeFlags, LOCK_FLAGS } from './key-flags.js';
 import { lockAlgorithm } from './lock-algorithm.js';
-import { heldContext, sessionCall, type HeldEvents, type PrimitiveHost } from './session-algorithm.js';
-import { SessionHolder } from './session-holder.js';
+import { HeldPrimitive } from './held-primitive.js';
+import { sessionCall, type PrimitiveHost } from './session-algorithm.js';
 import {
   resolveSessionOptions,
   resolveValue,
-  type AcquireOptions,
   type LockOptions,
   type ResolvedSessionOptions,
-  type TryAcquireOptions,
 } from './session-options.js';
 
 /**
@@ -66,12 +62,11 @@ import {
  * });
  * ```
  */
-export class Lock extends EventEmitter<HeldEvents> implements ClientResource, AsyncDisposable {
+export class Lock extends HeldPrimitive<KVPair | undefined> {
   /** The Consul key, exactly as given. */
   readonly key: string;
   readonly #host: PrimitiveHost;
   readonly #settings: ResolvedSessionOptions;
-  readonly #holder: SessionHolder<KVPair | undefined>;
 
   /**
    * @internal Use `consul.lock(key, options)`.
@@ -81,105 +76,10 @@ export class Lock extends EventEmitter<HeldEvents> implements ClientResource, As
     validateKey(key);
     const settings = resolveSessionOptions(options, `consulkit lock ${key}`);
     const value = resolveValue(options.value);
-    super();
+    super(host, 'lock', key, settings, lockAlgorithm(host, key, value, settings));
     this.key = key;
     this.#host = host;
     this.#settings = settings;
-    this.#holder = new SessionHolder(
-      heldContext(this, host, 'lock', key, settings),
-      lockAlgorithm(host, key, value, settings),
-      this,
-    );
-  }
-
-  /** Whether it is held now. Checks the renewal deadline synchronously too. */
-  get held(): boolean {
-    return this.#holder.held;
-  }
-
-  /**
-   * Aborted when the lock is lost (reason: `LockLostError`) or released (reason:
-   * `ClosedError`). Before the first acquisition it is already aborted; after a loss or
-   * release it stays the aborted signal of that acquisition until the next one.
-   */
-  get signal(): AbortSignal {
-    return this.#holder.signal;
-  }
-
-  /** Fencing token of the current acquisition (see `fencing.ts`); `undefined` when not held. */
-  get fencingToken(): bigint | undefined {
-    return this.#holder.fencingToken;
-  }
-
-  /** ID of the session of the current acquisition; `undefined` when not held. */
-  get sessionId(): string | undefined {
-    return this.#holder.sessionId;
-  }
-
-  /** Whether `close()` was called (or the client closed it). */
-  get closed(): boolean {
-    return this.#holder.closed;
-  }
-
-  /**
-   * Waits until held, and resolves to this object (which `await using` releases).
-   *
-   * @throws TimeoutError after `timeout`; the signal's reason when aborted
-   * @throws ConflictError when already held or being acquired by this object, or when the key
-   *   belongs to something else (other flags)
-   * @throws ClosedError after `close()`, or when `release()` was called meanwhile
-   * @throws PermissionDeniedError when the token lacks the rights (see the ACL notes)
-   */
-  async acquire(options: AcquireOptions = {}): Promise<this> {
-    await this.#holder.acquire(options);
-    return this;
-  }
-
-  /**
-   * One attempt (or, with `wait`, attempts for that long). Resolves `true` when held, `false`
-   * when someone else holds it or a lock-delay is in effect.
-   *
-   * @throws ConflictError, PermissionDeniedError, ClosedError as {@link Lock.acquire}
-   */
-  tryAcquire(options: TryAcquireOptions = {}): Promise<boolean> {
-    return this.#holder.tryAcquire(options);
-  }
-
-  /**
-   * Acquires, runs `fn` with a signal that aborts if the lock is lost, and releases, whatever
-   * `fn` did. Rejects with `fn`'s error, or with the `LockLostError` when the lock was lost
-   * before `fn` settled (its work may then have run unprotected), or with the release's error.
-   */
-  withLock<T>(fn: (signal: AbortSignal) => Promise<T> | T, options: AcquireOptions = {}): Promise<T> {
-    return this.#holder.withHold(fn, options);
-  }
-
-  /**
-   * Gives up the lock: aborts the signal first (so that dependent work stops before anyone
-   * else can acquire), releases the key, emits `released` as soon as Consul confirms it,
-   * then destroys the session it created. Cancels an acquisition in progress instead, when
-   * nothing is held.
-   *
-   * Each acquisition has its own release: calling `release()` again while one runs returns
-   * the same promise, but a `release()` after a later `acquire()` releases that later
-   * acquisition (it never returns an earlier one's promise). With nothing held or being
-   * acquired, it resolves once earlier releases and loss cleanups have finished.
-   *
-   * @throws the failure when the hold may remain in Consul (the release and the session
-   *   destroy both failed): it then ends when the session expires (within 2 × TTL)
-   */
-  release(): Promise<void> {
-    return this.#holder.release();
-  }
-
-  /** Releases and refuses further acquisitions. Idempotent. */
-  close(): Promise<void> {
-    return this.#holder.close();
-  }
-
-  /** Same as {@link Lock.release}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.release();
   }
 
   /**

@@ -4,22 +4,18 @@
  *
  * @packageDocumentation
  */
-import { EventEmitter } from 'eventemitter3';
 import type { KVPair, KVValue } from '../../api/kv.js';
-import type { ClientResource } from '../../client.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { CallOptions } from '../../transport/types.js';
 import { findCoordinationPair, liveHolders, type SemaphoreLayout } from './semaphore-state.js';
 import { semaphoreAlgorithm } from './semaphore-algorithm.js';
-import { heldContext, sessionCall, type HeldEvents, type PrimitiveHost } from './session-algorithm.js';
-import { SessionHolder } from './session-holder.js';
+import { HeldPrimitive } from './held-primitive.js';
+import { sessionCall, type PrimitiveHost } from './session-algorithm.js';
 import {
   resolveSessionOptions,
   resolveValue,
-  type AcquireOptions,
   type ResolvedSessionOptions,
   type SessionOptions,
-  type TryAcquireOptions,
 } from './session-options.js';
 
 /** Options of {@link Consul.semaphore}. */
@@ -81,7 +77,7 @@ export function normalizeSemaphorePrefix(prefix: unknown): string {
  * await slots.withLock(async (signal) => encode(file, { signal }));
  * ```
  */
-export class Semaphore extends EventEmitter<HeldEvents> implements ClientResource, AsyncDisposable {
+export class Semaphore extends HeldPrimitive<KVPair[]> {
   /** The prefix, without a trailing slash. */
   readonly prefix: string;
   /** Slots. */
@@ -89,7 +85,6 @@ export class Semaphore extends EventEmitter<HeldEvents> implements ClientResourc
   readonly #host: PrimitiveHost;
   readonly #settings: ResolvedSessionOptions;
   readonly #layout: SemaphoreLayout;
-  readonly #holder: SessionHolder<KVPair[]>;
 
   /**
    * @internal Use `consul.semaphore(prefix, options)`.
@@ -106,31 +101,13 @@ export class Semaphore extends EventEmitter<HeldEvents> implements ClientResourc
     }
     const settings = resolveSessionOptions(options, `consulkit semaphore ${normalized}`);
     const value = resolveValue(options.value);
-    super();
+    const layout: SemaphoreLayout = { prefix: normalized, limit };
+    super(host, 'semaphore', normalized, settings, semaphoreAlgorithm(host, layout, value, settings));
     this.prefix = normalized;
     this.limit = limit;
     this.#host = host;
     this.#settings = settings;
-    this.#layout = { prefix: normalized, limit };
-    this.#holder = new SessionHolder(
-      heldContext(this, host, 'semaphore', normalized, settings),
-      semaphoreAlgorithm(host, this.#layout, value, settings),
-      this,
-    );
-  }
-
-  /** Whether a slot is held now. Checks the renewal deadline synchronously too. */
-  get held(): boolean {
-    return this.#holder.held;
-  }
-
-  /**
-   * Aborted when the slot is lost (reason: `LockLostError`) or released (reason:
-   * `ClosedError`). Before the first acquisition it is already aborted; after a loss or
-   * release it stays the aborted signal of that acquisition until the next one.
-   */
-  get signal(): AbortSignal {
-    return this.#holder.signal;
+    this.#layout = layout;
   }
 
   /**
@@ -141,8 +118,8 @@ export class Semaphore extends EventEmitter<HeldEvents> implements ClientResourc
    * legitimate holders, and one that accepted them could not tell a stale holder apart. Use
    * {@link Semaphore.admissionIndex} to identify a hold.
    */
-  get fencingToken(): bigint | undefined {
-    return this.limit === 1 ? this.#holder.fencingToken : undefined;
+  override get fencingToken(): bigint | undefined {
+    return this.limit === 1 ? super.fencingToken : undefined;
   }
 
   /**
@@ -151,74 +128,7 @@ export class Semaphore extends EventEmitter<HeldEvents> implements ClientResourc
    * limit; `undefined` when not held. A fencing token only at limit 1.
    */
   get admissionIndex(): bigint | undefined {
-    return this.#holder.fencingToken;
-  }
-
-  /** ID of the session of the current hold; `undefined` when not held. */
-  get sessionId(): string | undefined {
-    return this.#holder.sessionId;
-  }
-
-  /** Whether `close()` was called (or the client closed it). */
-  get closed(): boolean {
-    return this.#holder.closed;
-  }
-
-  /**
-   * Waits until a slot is held, and resolves to this object (which `await using` releases).
-   *
-   * @throws TimeoutError after `timeout`; the signal's reason when aborted
-   * @throws ConflictError when already held or being acquired by this object, or when the
-   *   prefix belongs to something else (other flags, a different limit)
-   * @throws ClosedError after `close()`, or when `release()` was called meanwhile
-   * @throws PermissionDeniedError when the token lacks the rights (see the ACL notes)
-   */
-  async acquire(options: AcquireOptions = {}): Promise<this> {
-    await this.#holder.acquire(options);
-    return this;
-  }
-
-  /**
-   * One attempt (or, with `wait`, attempts for that long). Resolves `true` when a slot is
-   * held, `false` when every slot is taken.
-   *
-   * @throws ConflictError, PermissionDeniedError, ClosedError as {@link Semaphore.acquire}
-   */
-  tryAcquire(options: TryAcquireOptions = {}): Promise<boolean> {
-    return this.#holder.tryAcquire(options);
-  }
-
-  /**
-   * Acquires a slot, runs `fn` with a signal that aborts if the slot is lost, and releases,
-   * whatever `fn` did (named like {@link Lock.withLock}, so either can be passed where a
-   * guard is expected). Rejects with `fn`'s error, or with the `LockLostError` when the slot
-   * was lost before `fn` settled, or with the release's error.
-   */
-  withLock<T>(fn: (signal: AbortSignal) => Promise<T> | T, options: AcquireOptions = {}): Promise<T> {
-    return this.#holder.withHold(fn, options);
-  }
-
-  /**
-   * Gives up the slot: aborts the signal first, removes this holder from the coordination
-   * key, emits `released` as soon as Consul confirms it, then destroys the session it
-   * created. Cancels an acquisition in progress instead, when nothing is held. Same
-   * guarantees as {@link Lock.release}.
-   *
-   * @throws the failure when the slot may remain taken in Consul (the release and the
-   *   session destroy both failed): it then ends when the session expires (within 2 × TTL)
-   */
-  release(): Promise<void> {
-    return this.#holder.release();
-  }
-
-  /** Releases and refuses further acquisitions. Idempotent. */
-  close(): Promise<void> {
-    return this.#holder.close();
-  }
-
-  /** Same as {@link Semaphore.release}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.release();
+    return super.fencingToken;
   }
 
   /**

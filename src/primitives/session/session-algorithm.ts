@@ -12,7 +12,6 @@ import type { SessionBehavior } from '../../api/session.js';
 import type { Txn } from '../../api/txn.js';
 import type { ClientResource } from '../../client.js';
 import type { LockLostError } from '../../errors.js';
-import { asError, safeEmit } from '../../safe-emit.js';
 import type { CallOptions } from '../../transport/types.js';
 import type { Watch } from '../../watch/types.js';
 import type { Watches } from '../../watch/watches.js';
@@ -135,27 +134,4 @@ export function sessionCall(
 ): CallOptions {
   const token = settings.token;
   return token === undefined ? { ...options } : { ...options, token };
-}
-
-/**
- * The context of a primitive that emits on `emitter` (the lock or semaphore object itself):
- * its events go out through `safeEmit`, and its logger names it.
- */
-export function heldContext(
-  emitter: EventEmitter<HeldEvents>,
-  host: PrimitiveHost,
-  kind: string,
-  target: string,
-  settings: ResolvedSessionOptions,
-): HeldContext {
-  const logger = host.logger.child({ primitive: kind, key: target });
-  return {
-    host,
-    kind,
-    target,
-    settings,
-    logger,
-    emit: (event, ...args) => safeEmit(emitter, logger, kind, event, ...args),
-    reportError: (error) => safeEmit<HeldEvents, 'error'>(emitter, logger, kind, 'error', asError(error)),
-  };
 }
