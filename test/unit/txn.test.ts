@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_KV_VALUE_BYTES } from '../../src/api/kv.js';
-import {
-  MAX_TXN_OPERATIONS,
-  parseTxnErrors,
-  prepareTxn,
-  txnKV,
-  type TxnOperation,
-} from '../../src/api/txn.js';
+import { MAX_TXN_OPERATIONS, parseTxnErrors, prepareTxn, txnKV } from '../../src/api/txn.js';
+import type { TxnOperation } from '../../src/api/txn-types.js';
 import { TxnError, ValidationError } from '../../src/errors.js';
 
 const kv = txnKV;
