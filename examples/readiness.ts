@@ -3,17 +3,20 @@
  * `consul.healthReport()`: `/ready` is 200 while the agent answers with a leader, heartbeats
  * get through and no watch is failing, else 503; both carry the report as JSON.
  *
- *   CONSUL_HTTP_ADDR=http://127.0.0.1:8500 npx tsx examples/readiness.ts
+ *   npx tsx examples/readiness.ts
  *   curl -i http://127.0.0.1:<port>/ready
  *
+ * Uses the agent named by CONSUL_HTTP_ADDR, or starts a throwaway one when none is set.
  * SERVICE_NAME and PORT are optional. Stops on SIGTERM/SIGINT, deregistering first.
  */
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClosedError, Consul, type ClientHealthReport } from '../src/index.js';
+import { startConsul } from '../src/testing/index.js';
 
-const consul = new Consul();
+const ownAgent = process.env['CONSUL_HTTP_ADDR'] ? undefined : await startConsul();
+const consul = new Consul(ownAgent ? { address: ownAgent.address } : {});
 
 function answer(response: ServerResponse, status: number, report: ClientHealthReport): void {
   response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -63,6 +66,7 @@ const stop = async (): Promise<void> => {
   server.close();
   // consul.close() deregisters, and ends a registration still trying to reach the agent.
   await consul.close();
+  await ownAgent?.stop();
 };
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

@@ -169,6 +169,10 @@ export class Consul implements AsyncDisposable {
     this.#watchEngine = watchEngine;
     this.track(watchEngine);
     this.telemetry.observeLoops(() => watchEngine.stats().loops);
+    this.telemetry.observeConnections(() => {
+      const { pools } = this.transport.stats();
+      return { short: pools.short.connections, blocking: pools.blocking.connections };
+    });
     this.watch = new Watches(watchEngine, this);
   }
 

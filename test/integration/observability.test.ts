@@ -172,6 +172,12 @@ describe('observability of watches', () => {
     await waitFor('the first answer', () => seen.length === 1);
     await consul.kv.put(key, 'on');
     await waitFor('the change', () => seen.includes('on'));
+    // The watch is parked in a blocking read now: one loop, and a connection in the blocking pool.
+    await waitFor(
+      'the blocking read',
+      async () => (await sdk.sum(METRICS.connections, { [ATTRIBUTES.pool]: 'blocking' })) >= 1,
+    );
+    expect(await sdk.sum(METRICS.watchLoops)).toBeGreaterThanOrEqual(1);
     await watch.close();
     expect(
       await sdk.sum(METRICS.watchReads, { [ATTRIBUTES.watchKind]: 'kv', [ATTRIBUTES.outcome]: 'ok' }),
