@@ -13,7 +13,7 @@ import {
 } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import { parseConsulJson } from '../transport/uint64-json.js';
-import type { CallOptions, RequestSpec } from '../transport/types.js';
+import type { RequestSpec } from '../transport/types.js';
 import { MAX_KV_VALUE_BYTES, validateKey, type KVPair, type KVValue } from './kv.js';
 import { uint64 } from './validate.js';
 import type {
