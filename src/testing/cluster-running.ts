@@ -21,9 +21,10 @@ export interface ManagedClusterNode extends ClusterNode {
 export async function getJson(
   url: string,
   token: string | undefined,
+  timeoutMs = 3_000,
 ): Promise<{ status: number; body: unknown }> {
   const headers: Record<string, string> = token === undefined ? {} : { 'X-Consul-Token': token };
-  const response = await fetch(url, { headers, signal: AbortSignal.timeout(3_000) });
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   const text = await response.text();
   let body: unknown = text;
   try {
@@ -101,14 +102,54 @@ export class RunningCluster implements Cluster {
     while (Date.now() < deadline) {
       try {
         const leader = await this.leader();
-        if (leader !== options.exclude) return leader;
-        last = `the leader is still ${leader.name}`;
+        if (leader === options.exclude) {
+          last = `the leader is still ${leader.name}`;
+        } else {
+          const unserved = await this.#nodesNotServedBy(deadline);
+          // The leader may have changed while the nodes were asked: start over then.
+          if (unserved.length === 0 && (await this.leader()) === leader) return leader;
+          last =
+            unserved.length === 0
+              ? `the leader changed from ${leader.name}`
+              : `${leader.name} leads, but not yet served through ${unserved.join('; ')}`;
+        }
       } catch (error) {
         last = (error as Error).message;
       }
       await sleep(200);
     }
-    throw new Error(`consulkit/testing: no new raft leader in time (last: ${String(last)})`);
+    throw new Error(`consulkit/testing: no usable raft leader in time (last: ${String(last)})`);
+  }
+
+  /**
+   * The running, non-isolated nodes through which a consistent read is not served yet, with
+   * why. Naming a leader is not enough: a new leader serves only after establishing its
+   * leadership, and a client agent sends each RPC to the first server of its own list, which
+   * may still be a dead one until Serf marks it failed. Consul retries a failed read on the
+   * next server (moving the dead one to the back) but never a failed write, so a write right
+   * after a leader change can fail with "rpc error getting client" where this read succeeded.
+   */
+  async #nodesNotServedBy(deadline: number): Promise<string[]> {
+    const live = this.nodes.filter((node) => node.state === 'running' && !node.isolated);
+    const answers = await Promise.all(
+      live.map(async (node) => {
+        try {
+          // Long enough for a dial to a dead server to time out inside Consul (~10 s), so
+          // the agent moves that server to the back of its list before we give up.
+          const timeoutMs = Math.max(1_000, Math.min(15_000, deadline - Date.now()));
+          const { status, body } = await getJson(
+            `${node.address}/v1/catalog/nodes?consistent`,
+            this.token,
+            timeoutMs,
+          );
+          if (status === 200 && Array.isArray(body)) return undefined;
+          return `${node.name}: ${status} ${JSON.stringify(body).slice(0, 200)}`;
+        } catch (error) {
+          return `${node.name}: ${(error as Error).message}`;
+        }
+      }),
+    );
+    return answers.filter((answer): answer is string => answer !== undefined);
   }
 
   stop(): Promise<void> {

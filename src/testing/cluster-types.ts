@@ -128,7 +128,14 @@ export interface Cluster extends AsyncDisposable {
    * servers first). Throws when no reachable agent knows a leader; see {@link waitForLeader}.
    */
   leader(): Promise<ClusterNode>;
-  /** Polls until some reachable agent names a leader; resolves to its node. */
+  /**
+   * Polls until a leader (other than `exclude`) is usable: some reachable agent names it and
+   * a consistent read through every running, non-isolated node is served. Resolves to its
+   * node. After it, a write through any such node reaches the leader; right after a leader
+   * change, before it, a write through a client agent can fail with HTTP 500 ("rpc error
+   * getting client") because Consul never retries a failed write on another server.
+   * `timeoutMs` (default 60 000) bounds the whole wait.
+   */
   waitForLeader(options?: { timeoutMs?: number; exclude?: ClusterNode }): Promise<ClusterNode>;
   /**
    * Kills every agent, removes containers, the cluster network, firewall rules, relays,

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import type { Cluster, ClusterNode } from '../../src/testing/index.js';
 import { startCluster } from '../../src/testing/index.js';
@@ -25,6 +25,12 @@ import { cgroup2Mount } from '../../src/testing/node-cgroup.js';
 import { waitFor } from '../support/wait.js';
 
 const dockerAnswers = await dockerEngineAvailable();
+
+/**
+ * Tests that inject a fault wait for Consul to notice it and to recover, each wait bounded by
+ * 60–90 s: their sum under a loaded machine must not be cut short by the default 60 s.
+ */
+const FAULT_TEST_TIMEOUT_MS = 180_000;
 
 async function getJson<T>(url: string, timeoutMs = 5_000): Promise<{ status: number; body: T }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
@@ -85,6 +91,31 @@ function attachedToClusterNetwork(node: ClusterNode): boolean {
   return Object.keys(JSON.parse(networks) as Record<string, unknown>).some((name) => name.endsWith('-lan'));
 }
 
+/**
+ * Ends every fault in force (delay, isolation, freeze, kill), then waits until the cluster is
+ * as a test expects to find it: a leader usable through every node and every node passing
+ * serfHealth in the servers' catalog.
+ */
+async function repairCluster(cluster: Cluster): Promise<void> {
+  for (const node of cluster.nodes) {
+    node.undelay();
+    if (node.isolated) await node.heal();
+    if (node.state === 'frozen') await node.thaw();
+    if (node.state === 'killed') await node.restart();
+  }
+  await cluster.waitForLeader({ timeoutMs: 90_000 });
+  const leader = await cluster.leader();
+  await waitFor(
+    'every node passing serfHealth after the repair',
+    async () => {
+      for (const node of cluster.nodes) if ((await serfHealth(leader, node)) !== 'passing') return false;
+      return true;
+    },
+    90_000,
+    250,
+  );
+}
+
 const BACKENDS = [
   { backend: 'binary' as const, skip: false },
   { backend: 'container' as const, skip: !dockerAnswers },
@@ -93,6 +124,8 @@ const BACKENDS = [
 describe.each(BACKENDS)('startCluster, $backend backend', ({ backend, skip }) => {
   const logLines: string[] = [];
   let cluster: Cluster;
+  /** Set by the stop() test: no repair after it. */
+  let stopped = false;
 
   beforeAll(async () => {
     if (skip) return;
@@ -110,6 +143,13 @@ describe.each(BACKENDS)('startCluster, $backend backend', ({ backend, skip }) =>
   afterAll(async () => {
     await cluster?.stop();
   });
+
+  // Whatever a test left broken (it failed between a fault and its repair) is repaired here,
+  // so one failure never cascades into the next test on the shared cluster.
+  afterEach(async () => {
+    if (skip || cluster === undefined || stopped) return;
+    await repairCluster(cluster);
+  }, 180_000);
 
   // Without a Docker engine the container variant is reported as skipped, never as passed.
   const test = skip ? it.skip : it;
@@ -144,138 +184,158 @@ describe.each(BACKENDS)('startCluster, $backend backend', ({ backend, skip }) =>
     expect(await read.text()).toBe('from-a');
   });
 
-  test('leader() names the raft leader; killing it yields another leader, and a restart rejoins', async () => {
-    const leader = await cluster.leader();
-    const { body: raft } = await getJson<{ Servers: { Node: string; Leader: boolean; Voter: boolean }[] }>(
-      `${cluster.servers[0]!.address}/v1/operator/raft/configuration`,
-    );
-    expect(raft.Servers.find((server) => server.Leader)?.Node).toBe(leader.name);
+  test(
+    'leader() names the raft leader; killing it yields another leader, and a restart rejoins',
+    async () => {
+      const leader = await cluster.leader();
+      const { body: raft } = await getJson<{ Servers: { Node: string; Leader: boolean; Voter: boolean }[] }>(
+        `${cluster.servers[0]!.address}/v1/operator/raft/configuration`,
+      );
+      expect(raft.Servers.find((server) => server.Leader)?.Node).toBe(leader.name);
 
-    await leader.kill();
-    expect(leader.state).toBe('killed');
-    const next = await cluster.waitForLeader({ exclude: leader, timeoutMs: 60_000 });
-    expect(next).not.toBe(leader);
-    expect(next.role).toBe('server');
-    // The survivors still serve writes through a client.
-    const put = await fetch(`${cluster.clients[0]!.address}/v1/kv/cluster-test/after-kill`, {
-      method: 'PUT',
-      body: '1',
-    });
-    expect(await put.text()).toBe('true');
+      await leader.kill();
+      expect(leader.state).toBe('killed');
+      const next = await cluster.waitForLeader({ exclude: leader, timeoutMs: 60_000 });
+      expect(next).not.toBe(leader);
+      expect(next.role).toBe('server');
+      // waitForLeader's promise: the new leader takes writes through every live node at once
+      // (a client may still list the dead server first; without that wait its write fails).
+      for (const node of cluster.nodes.filter((n) => n !== leader)) {
+        const put = await fetch(`${node.address}/v1/kv/cluster-test/after-kill/${node.name}`, {
+          method: 'PUT',
+          body: '1',
+          signal: AbortSignal.timeout(30_000),
+        });
+        expect(`${node.name}: ${await put.text()}`).toBe(`${node.name}: true`);
+      }
 
-    await leader.restart();
-    expect(leader.state).toBe('running');
-    await waitFor(
-      'the restarted server back among the raft voters',
-      async () => {
-        const { body } = await getJson<{ Servers: { Node: string; Voter: boolean }[] }>(
-          `${next.address}/v1/operator/raft/configuration`,
-        );
-        return body.Servers.filter((s) => s.Voter).length === 3;
-      },
-      60_000,
-      250,
-    );
-  });
+      await leader.restart();
+      expect(leader.state).toBe('running');
+      await waitFor(
+        'the restarted server back among the raft voters',
+        async () => {
+          const { body } = await getJson<{ Servers: { Node: string; Voter: boolean }[] }>(
+            `${next.address}/v1/operator/raft/configuration`,
+          );
+          return body.Servers.filter((s) => s.Voter).length === 3;
+        },
+        60_000,
+        250,
+      );
+    },
+    FAULT_TEST_TIMEOUT_MS,
+  );
 
-  test('freeze() stops a client answering and makes it fail in the catalog; thaw() brings it back', async () => {
-    const node = cluster.clients[0]!;
-    const server = cluster.servers[0]!;
-    await node.freeze();
-    expect(node.state).toBe('frozen');
-    await expect(
-      fetch(`${node.address}/v1/agent/self`, { signal: AbortSignal.timeout(1_000) }),
-    ).rejects.toThrow();
-    await waitFor(
-      'serfHealth critical for the frozen node',
-      async () => (await serfHealth(server, node)) === 'critical',
-      60_000,
-      250,
-    );
+  test(
+    'freeze() stops a client answering and makes it fail in the catalog; thaw() brings it back',
+    async () => {
+      const node = cluster.clients[0]!;
+      const server = cluster.servers[0]!;
+      await node.freeze();
+      expect(node.state).toBe('frozen');
+      await expect(
+        fetch(`${node.address}/v1/agent/self`, { signal: AbortSignal.timeout(1_000) }),
+      ).rejects.toThrow();
+      await waitFor(
+        'serfHealth critical for the frozen node',
+        async () => (await serfHealth(server, node)) === 'critical',
+        60_000,
+        250,
+      );
 
-    await node.thaw();
-    expect(node.state).toBe('running');
-    expect((await getJson(`${node.address}/v1/agent/self`)).status).toBe(200);
-    await waitFor(
-      'serfHealth passing again',
-      async () => (await serfHealth(server, node)) === 'passing',
-      60_000,
-      250,
-    );
-  });
+      await node.thaw();
+      expect(node.state).toBe('running');
+      expect((await getJson(`${node.address}/v1/agent/self`)).status).toBe(200);
+      await waitFor(
+        'serfHealth passing again',
+        async () => (await serfHealth(server, node)) === 'passing',
+        60_000,
+        250,
+      );
+    },
+    FAULT_TEST_TIMEOUT_MS,
+  );
 
-  test('isolate() makes the others see the node as failed while its own HTTP API answers; heal() ends it', async () => {
-    const node = cluster.clients[1]!;
-    const server = cluster.servers[1]!;
-    await node.isolate();
-    expect(node.isolated).toBe(true);
-    if (backend === 'binary') expect(await ownRulesInForce()).toBeGreaterThan(0);
-    else expect(attachedToClusterNetwork(node)).toBe(false);
-    await waitFor(
-      'serfHealth critical for the isolated node',
-      async () => (await serfHealth(server, node)) === 'critical',
-      60_000,
-      250,
-    );
-    // Its local API still answers the application ...
-    expect((await getJson(`${node.address}/v1/agent/self`)).status).toBe(200);
-    // ... but it no longer reaches the servers: a consistent read through it is not served
-    // (an error status once the RPC times out, or no answer before we stop waiting).
-    const served = await fetch(`${node.address}/v1/kv/cluster-test/x?consistent`, {
-      signal: AbortSignal.timeout(8_000),
-    }).then(
-      async (response) => {
-        await response.text();
-        return response.status === 200;
-      },
-      () => false,
-    );
-    expect(served).toBe(false);
+  test(
+    'isolate() makes the others see the node as failed while its own HTTP API answers; heal() ends it',
+    async () => {
+      const node = cluster.clients[1]!;
+      const server = cluster.servers[1]!;
+      await node.isolate();
+      expect(node.isolated).toBe(true);
+      if (backend === 'binary') expect(await ownRulesInForce()).toBeGreaterThan(0);
+      else expect(attachedToClusterNetwork(node)).toBe(false);
+      await waitFor(
+        'serfHealth critical for the isolated node',
+        async () => (await serfHealth(server, node)) === 'critical',
+        60_000,
+        250,
+      );
+      // Its local API still answers the application ...
+      expect((await getJson(`${node.address}/v1/agent/self`)).status).toBe(200);
+      // ... but it no longer reaches the servers: a consistent read through it is not served
+      // (an error status once the RPC times out, or no answer before we stop waiting).
+      const served = await fetch(`${node.address}/v1/kv/cluster-test/x?consistent`, {
+        signal: AbortSignal.timeout(8_000),
+      }).then(
+        async (response) => {
+          await response.text();
+          return response.status === 200;
+        },
+        () => false,
+      );
+      expect(served).toBe(false);
 
-    await node.heal();
-    expect(node.isolated).toBe(false);
-    if (backend === 'binary') expect(await ownRulesInForce()).toBe(0);
-    else expect(attachedToClusterNetwork(node)).toBe(true);
-    await waitFor(
-      'serfHealth passing after heal',
-      async () => (await serfHealth(server, node)) === 'passing',
-      60_000,
-      250,
-    );
-    await waitFor(
-      'reads through the healed node',
-      async () => {
-        const response = await fetch(`${node.address}/v1/kv/cluster-test/x?raw&consistent`);
-        return response.status === 200 && (await response.text()) === 'from-a';
-      },
-      60_000,
-      250,
-    );
-  });
+      await node.heal();
+      expect(node.isolated).toBe(false);
+      if (backend === 'binary') expect(await ownRulesInForce()).toBe(0);
+      else expect(attachedToClusterNetwork(node)).toBe(true);
+      await waitFor(
+        'serfHealth passing after heal',
+        async () => (await serfHealth(server, node)) === 'passing',
+        60_000,
+        250,
+      );
+      await waitFor(
+        'reads through the healed node',
+        async () => {
+          const response = await fetch(`${node.address}/v1/kv/cluster-test/x?raw&consistent`);
+          return response.status === 200 && (await response.text()) === 'from-a';
+        },
+        60_000,
+        250,
+      );
+    },
+    FAULT_TEST_TIMEOUT_MS,
+  );
 
-  test('restart({ keepData: false }) brings an agent back with its local state lost, same node ID', async () => {
-    const node = cluster.clients[1]!;
-    const { body: before } = await getJson<{ Config: { NodeID: string } }>(`${node.address}/v1/agent/self`);
-    const register = await fetch(`${node.address}/v1/agent/service/register`, {
-      method: 'PUT',
-      body: JSON.stringify({ Name: 'cluster-test-svc' }),
-    });
-    expect(register.status).toBe(200);
-    const { body: services } = await getJson<Record<string, unknown>>(`${node.address}/v1/agent/services`);
-    expect(Object.keys(services)).toContain('cluster-test-svc');
+  test(
+    'restart({ keepData: false }) brings an agent back with its local state lost, same node ID',
+    async () => {
+      const node = cluster.clients[1]!;
+      const { body: before } = await getJson<{ Config: { NodeID: string } }>(`${node.address}/v1/agent/self`);
+      const register = await fetch(`${node.address}/v1/agent/service/register`, {
+        method: 'PUT',
+        body: JSON.stringify({ Name: 'cluster-test-svc' }),
+      });
+      expect(register.status).toBe(200);
+      const { body: services } = await getJson<Record<string, unknown>>(`${node.address}/v1/agent/services`);
+      expect(Object.keys(services)).toContain('cluster-test-svc');
 
-    await node.restart({ keepData: false });
-    const { body: after } = await getJson<Record<string, unknown>>(`${node.address}/v1/agent/services`);
-    expect(after).toEqual({});
-    const { body: self } = await getJson<{ Config: { NodeID: string } }>(`${node.address}/v1/agent/self`);
-    expect(self.Config.NodeID).toBe(before.Config.NodeID);
-    await waitFor(
-      'state-lost node passing',
-      async () => (await serfHealth(cluster.servers[0]!, node)) === 'passing',
-      60_000,
-      250,
-    );
-  });
+      await node.restart({ keepData: false });
+      const { body: after } = await getJson<Record<string, unknown>>(`${node.address}/v1/agent/services`);
+      expect(after).toEqual({});
+      const { body: self } = await getJson<{ Config: { NodeID: string } }>(`${node.address}/v1/agent/self`);
+      expect(self.Config.NodeID).toBe(before.Config.NodeID);
+      await waitFor(
+        'state-lost node passing',
+        async () => (await serfHealth(cluster.servers[0]!, node)) === 'passing',
+        60_000,
+        250,
+      );
+    },
+    FAULT_TEST_TIMEOUT_MS,
+  );
 
   test('delay() slows traffic through proxyAddress only; undelay() ends it', async () => {
     const node = cluster.clients[0]!;
@@ -299,31 +359,36 @@ describe.each(BACKENDS)('startCluster, $backend backend', ({ backend, skip }) =>
     );
   });
 
-  test('stop() leaves no agent, container, network, firewall rule, cgroup or address behind, and can be called twice', async () => {
-    const prefix = cluster.nodes[0]!.name.split('-')[0]!;
-    if (backend === 'binary') expect(agentPids(`consulkit-${prefix}-`).length).toBe(5);
-    else expect(dockerLeftovers(prefix).containers.sort()).toEqual(cluster.nodes.map((n) => n.name).sort());
-    await cluster.nodes[0]!.isolate();
-    await cluster.nodes[3]!.freeze();
-    await cluster.stop();
-    await cluster.stop();
-    if (backend === 'binary') {
-      expect(agentPids(`consulkit-${prefix}-`)).toEqual([]);
-      expect(await ownRulesInForce()).toBe(0);
-      const iptables = execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' });
-      expect(iptables).not.toContain(prefix);
-      const mount = cgroup2Mount();
-      const cgroups = mount === null ? [] : readdirSync(mount).filter((entry) => entry.includes(prefix));
-      expect(cgroups).toEqual([]);
-    } else {
-      expect(dockerLeftovers(prefix)).toEqual({ containers: [], networks: [] });
-    }
-    for (const node of cluster.nodes) {
-      await expect(
-        fetch(`${node.address}/v1/agent/self`, { signal: AbortSignal.timeout(2_000) }),
-      ).rejects.toThrow();
-    }
-  });
+  test(
+    'stop() leaves no agent, container, network, firewall rule, cgroup or address behind, and can be called twice',
+    async () => {
+      const prefix = cluster.nodes[0]!.name.split('-')[0]!;
+      if (backend === 'binary') expect(agentPids(`consulkit-${prefix}-`).length).toBe(5);
+      else expect(dockerLeftovers(prefix).containers.sort()).toEqual(cluster.nodes.map((n) => n.name).sort());
+      await cluster.nodes[0]!.isolate();
+      await cluster.nodes[3]!.freeze();
+      stopped = true;
+      await cluster.stop();
+      await cluster.stop();
+      if (backend === 'binary') {
+        expect(agentPids(`consulkit-${prefix}-`)).toEqual([]);
+        expect(await ownRulesInForce()).toBe(0);
+        const iptables = execFileSync('iptables', ['-w', '5', '-S'], { encoding: 'utf8' });
+        expect(iptables).not.toContain(prefix);
+        const mount = cgroup2Mount();
+        const cgroups = mount === null ? [] : readdirSync(mount).filter((entry) => entry.includes(prefix));
+        expect(cgroups).toEqual([]);
+      } else {
+        expect(dockerLeftovers(prefix)).toEqual({ containers: [], networks: [] });
+      }
+      for (const node of cluster.nodes) {
+        await expect(
+          fetch(`${node.address}/v1/agent/self`, { signal: AbortSignal.timeout(2_000) }),
+        ).rejects.toThrow();
+      }
+    },
+    FAULT_TEST_TIMEOUT_MS,
+  );
 });
 
 describe('startCluster backend choice', () => {
