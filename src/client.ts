@@ -355,6 +355,7 @@ export class Consul implements AsyncDisposable {
     this.#resources.clear();
     const results = await Promise.allSettled(resources.map((resource) => resource.close()));
     await this.transport.close();
+    this.telemetry.close();
     const failures = results.filter(
       (result): result is PromiseRejectedResult => result.status === 'rejected',
     );

@@ -16,6 +16,8 @@ import {
   createNoopMeter,
   type Attributes,
   type MeterProvider,
+  type Observable,
+  type ObservableCallback,
   type Span,
   type Tracer,
   type TracerProvider,
@@ -114,6 +116,8 @@ export class Telemetry {
   readonly #instruments: Instruments | undefined;
   readonly #tracer: Tracer | undefined;
   readonly #server: Attributes;
+  /** Observable callbacks registered, to remove on {@link Telemetry.close}. */
+  readonly #callbacks = new Map<ObservableCallback, Observable>();
 
   /** @throws ValidationError when a provider given is not one */
   constructor(options: ObservabilityOptions, target: TelemetryTarget) {
@@ -235,7 +239,7 @@ export class Telemetry {
    * @param read - called at collection time; returns connections by pool name
    */
   observeConnections(read: () => Readonly<Record<string, number>>): void {
-    this.#instruments?.connections.addCallback((result) => {
+    this.#observe(this.#instruments?.connections, (result) => {
       for (const [pool, count] of Object.entries(read())) result.observe(count, { [ATTRIBUTES.pool]: pool });
     });
   }
@@ -244,7 +248,7 @@ export class Telemetry {
 
   /** Reports the loops running now on every metric collection. */
   observeLoops(count: () => number): void {
-    this.#instruments?.watchLoops.addCallback((result) => result.observe(count()));
+    this.#observe(this.#instruments?.watchLoops, (result) => result.observe(count()));
   }
 
   /** A watch loop's read of `query` (its description) answered. Ends its failure streak. */
@@ -484,22 +488,38 @@ export class Telemetry {
     const instruments = this.#instruments;
     if (instruments === undefined) return;
     const ref = new WeakRef(balancer);
-    const callback = (result: { observe(value: number, attributes?: Attributes): void }): void => {
+    const callback: ObservableCallback = (result) => {
       const target = ref.deref();
       if (target === undefined) {
         instruments.balancerInstances.removeCallback(callback);
+        this.#callbacks.delete(callback);
         return;
       }
       result.observe(target.instances().length - target.ejected().length, { [ATTRIBUTES.service]: service });
     };
-    instruments.balancerInstances.addCallback(callback);
+    this.#observe(instruments.balancerInstances, callback);
+  }
+
+  /**
+   * Stops every observable callback of this client, so that a meter provider that outlives
+   * the client neither keeps it in memory nor reports it any more. Idempotent.
+   */
+  close(): void {
+    for (const [callback, observable] of this.#callbacks) observable.removeCallback(callback);
+    this.#callbacks.clear();
+  }
+
+  #observe(observable: Observable | undefined, callback: ObservableCallback): void {
+    if (observable === undefined) return;
+    observable.addCallback(callback);
+    this.#callbacks.set(callback, observable);
   }
 
   #observeState(): void {
     const instruments = this.#instruments;
     if (instruments === undefined) return;
-    instruments.watchFailing.addCallback((result) => result.observe(this.state.failingWatches.size));
-    instruments.heartbeatAge.addCallback((result) => {
+    this.#observe(instruments.watchFailing, (result) => result.observe(this.state.failingWatches.size));
+    this.#observe(instruments.heartbeatAge, (result) => {
       const now = performance.now();
       for (const record of this.state.registrations.values()) {
         result.observe((now - record.lastGoodAt) / 1000, { [ATTRIBUTES.serviceId]: record.serviceId });

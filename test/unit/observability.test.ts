@@ -284,6 +284,22 @@ describe('observability facade', () => {
     expect(errors).toHaveLength(3);
   });
 
+  it('stops calling its observable callbacks once closed', async () => {
+    const sdk = memory();
+    const telemetry = new Telemetry({ meterProvider: sdk.meterProvider }, target);
+    let reads = 0;
+    telemetry.observeLoops(() => {
+      reads++;
+      return 4;
+    });
+    expect(await sdk.sum(METRICS.watchLoops)).toBe(4);
+    expect(reads).toBe(1);
+    telemetry.close();
+    telemetry.close();
+    await sdk.metrics();
+    expect(reads).toBe(1);
+  });
+
   it('reports a balancer’s pickable instances (in rotation and not ejected) and ejections', async () => {
     const sdk = memory();
     const telemetry = new Telemetry({ meterProvider: sdk.meterProvider }, target);
