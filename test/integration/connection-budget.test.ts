@@ -100,6 +100,9 @@ async function runBudget(protocol: 'http' | 'https'): Promise<void> {
     if (protocol === 'http') {
       // 1,030 loops on 24 slots: every folder is read once; 50 loops take turns.
       expect(watchStats).toMatchObject({ coalescedGroups: FOLDERS, loops: FOLDERS + SERVICES });
+      // The documented bound for 50 loops on 24 slots: 3 turns of 1 s × 17/16.
+      expect(consul.stats().watch).toMatchObject({ slots: 24, turnWaitMs: 1000 });
+      expect(consul.stats().watch.worstCaseDelayMs).toBeLessThanOrEqual(5000);
     } else {
       // 400 h2 streams: only as many folders are coalesced as needed for every loop to
       // keep a stream of its own (no turns, full waits).
