@@ -5,20 +5,20 @@
  * @packageDocumentation
  */
 import type { Logger } from 'pino';
-import { Acl } from './api/acl.js';
-import { Agent } from './api/agent.js';
-import { Catalog } from './api/catalog.js';
+import { Acl } from './api/acl/acl.js';
+import { Agent } from './api/agent/agent.js';
+import { Catalog } from './api/catalog/catalog.js';
 import { Events } from './api/event.js';
-import { Health } from './api/health.js';
+import { Health } from './api/health/health.js';
 import { KV } from './api/kv.js';
 import { Session } from './api/session.js';
 import { Status } from './api/status.js';
-import { Txn } from './api/txn.js';
-import { PreparedQueries } from './api/query.js';
+import { Txn } from './api/txn/txn.js';
+import { PreparedQueries } from './api/query/query.js';
 import { Coordinates } from './api/coordinate.js';
-import { Operator } from './api/operator.js';
-import { Connect } from './api/connect.js';
-import { ConfigEntries } from './api/config-entry.js';
+import { Operator } from './api/operator/operator.js';
+import { Connect } from './api/connect/connect.js';
+import { ConfigEntries } from './api/config-entry/config-entry.js';
 import { Snapshots } from './api/snapshot.js';
 import { resolveConfig, type ConsulOptions } from './config.js';
 import { createDefaultLogger } from './logger.js';

@@ -51,9 +51,9 @@ export {
   type SessionServiceCheck,
 } from './api/session.js';
 export { Status } from './api/status.js';
-export { Agent } from './api/agent.js';
-export { AgentServices, SERVICE_META_LIMITS } from './api/agent-services.js';
-export { AgentChecks } from './api/agent-checks.js';
+export { Agent } from './api/agent/agent.js';
+export { AgentServices, SERVICE_META_LIMITS } from './api/agent/agent-services.js';
+export { AgentChecks } from './api/agent/agent-checks.js';
 export {
   MemberStatus,
   type AgentService,
@@ -73,7 +73,7 @@ export {
   type ServiceAddress,
   type ServiceWeights,
   type ServiceKind,
-} from './api/agent-types.js';
+} from './api/agent/agent-types.js';
 export {
   Check,
   type CheckKind,
@@ -83,7 +83,7 @@ export {
   type GrpcCheckOptions,
   type AliasCheckOptions,
 } from './api/checks.js';
-export { Catalog } from './api/catalog.js';
+export { Catalog } from './api/catalog/catalog.js';
 export type {
   Node,
   CatalogService,
@@ -98,14 +98,14 @@ export type {
   CatalogServicesOptions,
   CatalogServiceOptions,
   CatalogNodeOptions,
-} from './api/catalog-types.js';
+} from './api/catalog/catalog-types.js';
 export {
   Health,
   type ServiceEntry,
   type HealthNodeOptions,
   type HealthChecksOptions,
   type HealthServiceOptions,
-} from './api/health.js';
+} from './api/health/health.js';
 export {
   HEALTH_STATUSES,
   HEALTH_STATES,
@@ -113,7 +113,7 @@ export {
   type HealthState,
   type HealthCheck,
   type HealthCheckDefinition,
-} from './api/health-types.js';
+} from './api/health/health-types.js';
 export {
   Events,
   EVENT_MAX_ENCODED_BYTES,
@@ -125,7 +125,7 @@ export {
   type EventFireOptions,
   type EventListOptions,
 } from './api/event.js';
-export { Acl, type ACLReplicationStatus } from './api/acl.js';
+export { Acl, type ACLReplicationStatus } from './api/acl/acl.js';
 export {
   ACLTokens,
   type ACLToken,
@@ -136,22 +136,22 @@ export {
   type ACLLink,
   type ACLServiceIdentity,
   type ACLNodeIdentity,
-} from './api/acl-tokens.js';
+} from './api/acl/acl-tokens.js';
 export {
   ACLPolicies,
   type ACLPolicy,
   type ACLPolicyListEntry,
   type ACLPolicyRequest,
-} from './api/acl-policies.js';
-export { ACLRoles, type ACLRole, type ACLRoleRequest, type ACLRoleListOptions } from './api/acl-roles.js';
+} from './api/acl/acl-policies.js';
+export { ACLRoles, type ACLRole, type ACLRoleRequest, type ACLRoleListOptions } from './api/acl/acl-roles.js';
 export {
   ACLLegacy,
   type LegacyAcl,
   type LegacyAclType,
   type LegacyAclCreateRequest,
   type LegacyAclUpdateRequest,
-} from './api/acl-legacy.js';
-export { Txn, txnKV, prepareTxn, MAX_TXN_OPERATIONS, type TxnKVWriteOptions } from './api/txn.js';
+} from './api/acl/acl-legacy.js';
+export { Txn, txnKV, prepareTxn, MAX_TXN_OPERATIONS, type TxnKVWriteOptions } from './api/txn/txn.js';
 export type {
   TxnOperation,
   TxnKVOperation,
@@ -174,8 +174,8 @@ export type {
   TxnResult,
   TxnResponse,
   TxnOptions,
-} from './api/txn-types.js';
-export { PreparedQueries } from './api/query.js';
+} from './api/txn/txn-types.js';
+export { PreparedQueries } from './api/query/query.js';
 export type {
   PreparedQuery,
   PreparedQueryDefinition,
@@ -189,7 +189,7 @@ export type {
   PreparedQueryExplainResponse,
   PreparedQueryReadOptions,
   PreparedQueryExecuteOptions,
-} from './api/query-types.js';
+} from './api/query/query-types.js';
 export {
   Coordinates,
   type Coordinate,
@@ -198,7 +198,7 @@ export {
   type CoordinateUpdate,
   type CoordinateReadOptions,
 } from './api/coordinate.js';
-export { Operator, KEYRING_RELAY_FACTOR_MAX } from './api/operator.js';
+export { Operator, KEYRING_RELAY_FACTOR_MAX } from './api/operator/operator.js';
 export type {
   RaftServer,
   RaftConfiguration,
@@ -209,7 +209,7 @@ export type {
   KeyringResponse,
   OperatorReadOptions,
   KeyringListOptions,
-} from './api/operator-types.js';
+} from './api/operator/operator-types.js';
 export {
   Watches,
   type CachedWatchOptions,
@@ -285,10 +285,10 @@ export {
   type AclRulesOptions,
 } from './primitives/session/session-acl.js';
 // Modern API groups: Connect, config entries, snapshots, ACL auth methods, operator writes.
-export { Connect, ConnectCA } from './api/connect.js';
-export { ConnectIntentions } from './api/connect-intentions.js';
-export { AgentConnect } from './api/agent-connect.js';
-export type { AgentTokenKind, AgentServiceReadOptions } from './api/agent.js';
+export { Connect, ConnectCA } from './api/connect/connect.js';
+export { ConnectIntentions } from './api/connect/connect-intentions.js';
+export { AgentConnect } from './api/agent/agent-connect.js';
+export type { AgentTokenKind, AgentServiceReadOptions } from './api/agent/agent.js';
 export type { AgentWatchOptions } from './watch/watches.js';
 export type {
   Intention,
@@ -303,8 +303,8 @@ export type {
   AuthorizeRequest,
   AuthorizeResponse,
   AgentConnectReadOptions,
-} from './api/connect-types.js';
-export { ConfigEntries, type ConfigEntrySetOptions } from './api/config-entry.js';
+} from './api/connect/connect-types.js';
+export { ConfigEntries, type ConfigEntrySetOptions } from './api/config-entry/config-entry.js';
 export {
   CONFIG_ENTRY_KINDS,
   type ConfigEntry,
@@ -331,7 +331,7 @@ export {
   type LinkedService,
   type MeshGatewayConfig,
   type ExposeConfig,
-} from './api/config-entry-types.js';
+} from './api/config-entry/config-entry-types.js';
 export {
   Snapshots,
   type SnapshotSaveOptions,
@@ -345,20 +345,20 @@ export {
   type ACLAuthMethodListEntry,
   type ACLAuthMethodRequest,
   type ACLLoginRequest,
-} from './api/acl-auth-methods.js';
+} from './api/acl/acl-auth-methods.js';
 export {
   ACLBindingRules,
   type ACLBindingRule,
   type ACLBindingRuleRequest,
   type ACLBindingRuleListOptions,
   type ACLBindType,
-} from './api/acl-binding-rules.js';
+} from './api/acl/acl-binding-rules.js';
 export type {
   AutopilotConfigurationRequest,
   AutopilotSetOptions,
   KeyringWriteOptions,
   RaftTransferLeaderOptions,
-} from './api/operator-types.js';
+} from './api/operator/operator-types.js';
 // Layered application config (`consul.config()`).
 export {
   LayeredConfig,

@@ -11,8 +11,8 @@
  */
 import { formatDuration, toMilliseconds, type Duration } from '../duration.js';
 import { ValidationError } from '../errors.js';
-import type { AgentServiceCheck } from './agent-types.js';
-import { isHealthStatus, type HealthStatus } from './health-types.js';
+import type { AgentServiceCheck } from './agent/agent-types.js';
+import { isHealthStatus, type HealthStatus } from './health/health-types.js';
 
 /** The kinds of check Consul runs. */
 export type CheckKind = 'ttl' | 'http' | 'tcp' | 'grpc' | 'script' | 'docker' | 'alias';

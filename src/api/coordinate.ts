@@ -8,7 +8,7 @@
 import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { CallOptions, ReadOptions } from '../transport/types.js';
-import type { AgentCoordinate } from './agent-types.js';
+import type { AgentCoordinate } from './agent/agent-types.js';
 import { read, type ConsulRead } from './read.js';
 import { requireName, segment } from './validate.js';
 

@@ -4,16 +4,16 @@
  *
  * @packageDocumentation
  */
-import type { Agent } from '../api/agent.js';
-import type { AgentService } from '../api/agent-types.js';
-import type { CARootList, LeafCert } from '../api/connect-types.js';
+import type { Agent } from '../api/agent/agent.js';
+import type { AgentService } from '../api/agent/agent-types.js';
+import type { CARootList, LeafCert } from '../api/connect/connect-types.js';
 import { ConsulRead } from '../api/read.js';
-import type { Catalog } from '../api/catalog.js';
-import { tagQuery } from '../api/catalog-query.js';
-import type { Node } from '../api/catalog-types.js';
+import type { Catalog } from '../api/catalog/catalog.js';
+import { tagQuery } from '../api/catalog/catalog-query.js';
+import type { Node } from '../api/catalog/catalog-types.js';
 import type { Events, UserEvent } from '../api/event.js';
-import type { Health, ServiceEntry } from '../api/health.js';
-import { HEALTH_STATES, type HealthCheck, type HealthState } from '../api/health-types.js';
+import type { Health, ServiceEntry } from '../api/health/health.js';
+import { HEALTH_STATES, type HealthCheck, type HealthState } from '../api/health/health-types.js';
 import type { KV, KVPair } from '../api/kv.js';
 import { validateKey, validatePrefix } from '../api/kv.js';
 import { requireName, segment } from '../api/validate.js';

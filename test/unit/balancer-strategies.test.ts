@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ServiceEntry } from '../../src/api/health.js';
+import type { ServiceEntry } from '../../src/api/health/health.js';
 import { ValidationError } from '../../src/errors.js';
 import { aggregateStatus, diffMembers, toMembers } from '../../src/primitives/balancer/balancer-members.js';
 import {

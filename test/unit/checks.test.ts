@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Check, ValidationError, type AgentServiceCheck } from '../../src/index.js';
 import { checkKind, normalizeServiceCheck } from '../../src/api/checks.js';
-import { serviceRegistrationBody } from '../../src/api/agent-services.js';
-import { checkRegistrationBody } from '../../src/api/agent-checks.js';
-import { catalogRegistrationBody } from '../../src/api/catalog.js';
-import { nodeMetaQuery, tagQuery } from '../../src/api/catalog-query.js';
+import { serviceRegistrationBody } from '../../src/api/agent/agent-services.js';
+import { checkRegistrationBody } from '../../src/api/agent/agent-checks.js';
+import { catalogRegistrationBody } from '../../src/api/catalog/catalog.js';
+import { nodeMetaQuery, tagQuery } from '../../src/api/catalog/catalog-query.js';
 import { validationField } from '../support/validation.js';
 
 describe('Check builders', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autopilotHealthFromError } from '../../src/api/operator.js';
+import { autopilotHealthFromError } from '../../src/api/operator/operator.js';
 import { ConsulHttpError, NotFoundError } from '../../src/errors.js';
 
 // The shape Consul 1.8 sends with 429 when a server is unhealthy (same body as a 200).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_KV_VALUE_BYTES } from '../../src/api/kv.js';
-import { MAX_TXN_OPERATIONS, parseTxnErrors, prepareTxn, txnKV } from '../../src/api/txn.js';
-import type { TxnOperation } from '../../src/api/txn-types.js';
+import { MAX_TXN_OPERATIONS, parseTxnErrors, prepareTxn, txnKV } from '../../src/api/txn/txn.js';
+import type { TxnOperation } from '../../src/api/txn/txn-types.js';
 import { TxnError, ValidationError } from '../../src/errors.js';
 
 const kv = txnKV;

@@ -4,8 +4,8 @@
  *
  * @packageDocumentation
  */
-import type { ServiceEntry } from '../../api/health.js';
-import type { HealthCheck } from '../../api/health-types.js';
+import type { ServiceEntry } from '../../api/health/health.js';
+import type { HealthCheck } from '../../api/health/health-types.js';
 import type { StrategyCandidate } from './balancer-strategies.js';
 
 /** The health of an instance as the balancer sees it: the worst of its checks. */

@@ -9,7 +9,7 @@
 import { setMaxListeners } from 'node:events';
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
-import type { ServiceEntry } from '../../api/health.js';
+import type { ServiceEntry } from '../../api/health/health.js';
 import type { ClientResource } from '../../client.js';
 import { ClosedError, TimeoutError } from '../../errors.js';
 import { safeEmit } from '../../safe-emit.js';

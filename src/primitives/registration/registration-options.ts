@@ -5,8 +5,8 @@
  *
  * @packageDocumentation
  */
-import type { AgentServiceCheck, AgentServiceRegistration } from '../../api/agent-types.js';
-import { validateServiceMeta, validateTags } from '../../api/agent-services.js';
+import type { AgentServiceCheck, AgentServiceRegistration } from '../../api/agent/agent-types.js';
+import { validateServiceMeta, validateTags } from '../../api/agent/agent-services.js';
 import { boundedDuration, formatDuration, toMilliseconds, type Duration } from '../../duration.js';
 import { ValidationError } from '../../errors.js';
 

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
-import type { AgentServiceRegistration } from '../../api/agent-types.js';
+import type { AgentServiceRegistration } from '../../api/agent/agent-types.js';
 import type { ClientResource } from '../../client.js';
 import {
   ClosedError,

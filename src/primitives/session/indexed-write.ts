@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 import type { KVPair } from '../../api/kv.js';
-import type { Txn } from '../../api/txn.js';
-import type { TxnKVOperation } from '../../api/txn-types.js';
+import type { Txn } from '../../api/txn/txn.js';
+import type { TxnKVOperation } from '../../api/txn/txn-types.js';
 import { ConsulError, TxnError } from '../../errors.js';
 import type { CallOptions } from '../../transport/types.js';
 

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import type { KVPair } from '../../api/kv.js';
-import { txnKV } from '../../api/txn.js';
+import { txnKV } from '../../api/txn/txn.js';
 import { lockFencingToken } from './fencing.js';
 import { acquireWithIndex } from './indexed-write.js';
 import { LOCK_FLAGS } from './key-flags.js';

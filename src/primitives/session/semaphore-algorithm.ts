@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import type { KVPair } from '../../api/kv.js';
-import { txnKV } from '../../api/txn.js';
+import { txnKV } from '../../api/txn/txn.js';
 import { ConflictError } from '../../errors.js';
 import { admissionFencingToken } from './fencing.js';
 import { acquireWithIndex } from './indexed-write.js';

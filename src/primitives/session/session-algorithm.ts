@@ -9,7 +9,7 @@ import type { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
 import type { KV } from '../../api/kv.js';
 import type { SessionBehavior } from '../../api/session.js';
-import type { Txn } from '../../api/txn.js';
+import type { Txn } from '../../api/txn/txn.js';
 import type { ClientResource } from '../../client.js';
 import type { LockLostError } from '../../errors.js';
 import type { CallOptions } from '../../transport/types.js';

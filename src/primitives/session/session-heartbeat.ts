@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
-import type { AgentServiceRegistration } from '../../api/agent-types.js';
+import type { AgentServiceRegistration } from '../../api/agent/agent-types.js';
 import { formatDuration } from '../../duration.js';
 import type { CallOptions } from '../../transport/types.js';
 import type { ResolvedHeartbeat } from './session-options.js';

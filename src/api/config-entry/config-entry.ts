@@ -3,17 +3,17 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
 import {
   CONFIG_ENTRY_KINDS,
   type ConfigEntry,
   type ConfigEntryKind,
   type StoredConfigEntry,
 } from './config-entry-types.js';
-import { read, type ConsulRead } from './read.js';
-import { localOnly, segment, uint64 } from './validate.js';
+import { read, type ConsulRead } from '../read.js';
+import { localOnly, segment, uint64 } from '../validate.js';
 
 /** Options of {@link ConfigEntries.set}. */
 export interface ConfigEntrySetOptions extends CallOptions {

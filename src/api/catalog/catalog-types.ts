@@ -3,10 +3,10 @@
  *
  * @packageDocumentation
  */
-import type { Duration } from '../duration.js';
-import type { ReadOptions } from '../transport/types.js';
-import type { AgentService, ServiceAddress, ServiceKind, ServiceWeights } from './agent-types.js';
-import type { HealthStatus } from './health-types.js';
+import type { Duration } from '../../duration.js';
+import type { ReadOptions } from '../../transport/types.js';
+import type { AgentService, ServiceAddress, ServiceKind, ServiceWeights } from '../agent/agent-types.js';
+import type { HealthStatus } from '../health/health-types.js';
 
 /** A node of the catalog. */
 export interface Node {

@@ -4,9 +4,9 @@
  *
  * @packageDocumentation
  */
-import type { Duration } from '../duration.js';
-import type { CallOptions } from '../transport/types.js';
-import type { HealthCheck, HealthStatus } from './health-types.js';
+import type { Duration } from '../../duration.js';
+import type { CallOptions } from '../../transport/types.js';
+import type { HealthCheck, HealthStatus } from '../health/health-types.js';
 
 /** A service address with its own port, as in a service's `TaggedAddresses`. */
 export interface ServiceAddress {

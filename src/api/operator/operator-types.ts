@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
 
 /** One server of the Raft configuration. */
 export interface RaftServer {

@@ -4,9 +4,9 @@
  *
  * @packageDocumentation
  */
-import { AclBootstrapError, PermissionDeniedError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import { AclBootstrapError, PermissionDeniedError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
 import {
   ACLLegacy,
   type LegacyAcl,
@@ -18,7 +18,7 @@ import { ACLBindingRules } from './acl-binding-rules.js';
 import { ACLPolicies } from './acl-policies.js';
 import { ACLRoles } from './acl-roles.js';
 import { ACLTokens, type ACLToken } from './acl-tokens.js';
-import { read, type ConsulRead } from './read.js';
+import { read, type ConsulRead } from '../read.js';
 
 /** ACL replication status of the answering server (`GET /v1/acl/replication`). */
 export interface ACLReplicationStatus {

@@ -3,17 +3,17 @@
  *
  * @packageDocumentation
  */
-import { formatDuration, toMilliseconds, type Duration } from '../duration.js';
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions } from '../transport/types.js';
+import { formatDuration, toMilliseconds, type Duration } from '../../duration.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions } from '../../transport/types.js';
 import {
   SERVICE_KINDS,
   validateServiceMeta,
   validateTaggedAddresses,
   validateTags,
   validateWeights,
-} from './agent-services.js';
+} from '../agent/agent-services.js';
 import { nearQuery, nodeMetaQuery, rejectUnsupported, tagQuery } from './catalog-query.js';
 import type {
   CatalogCheckDefinition,
@@ -29,9 +29,9 @@ import type {
   CatalogServicesOptions,
   Node,
 } from './catalog-types.js';
-import { validatePort, validateStatus } from './checks.js';
-import { read, type ConsulRead } from './read.js';
-import { requireName, segment } from './validate.js';
+import { validatePort, validateStatus } from '../checks.js';
+import { read, type ConsulRead } from '../read.js';
+import { requireName, segment } from '../validate.js';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

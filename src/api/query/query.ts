@@ -5,12 +5,12 @@
  *
  * @packageDocumentation
  */
-import { formatDuration, toMilliseconds } from '../duration.js';
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions } from '../transport/types.js';
-import { validateTags } from './agent-services.js';
-import { nearQuery } from './catalog-query.js';
+import { formatDuration, toMilliseconds } from '../../duration.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions } from '../../transport/types.js';
+import { validateTags } from '../agent/agent-services.js';
+import { nearQuery } from '../catalog/catalog-query.js';
 import type {
   PreparedQuery,
   PreparedQueryDefinition,
@@ -20,8 +20,8 @@ import type {
   PreparedQueryReadOptions,
   PreparedQueryServiceDefinition,
 } from './query-types.js';
-import { read, type ConsulRead } from './read.js';
-import { requireName, segment } from './validate.js';
+import { read, type ConsulRead } from '../read.js';
+import { requireName, segment } from '../validate.js';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

@@ -5,18 +5,18 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions } from '../transport/types.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions } from '../../transport/types.js';
 import type {
   AgentConnectReadOptions,
   AuthorizeRequest,
   AuthorizeResponse,
   CARootList,
   LeafCert,
-} from './connect-types.js';
-import { read, readAs, type ConsulRead } from './read.js';
-import { requireName, segment } from './validate.js';
+} from '../connect/connect-types.js';
+import { read, readAs, type ConsulRead } from '../read.js';
+import { requireName, segment } from '../validate.js';
 
 /** `consul.agent.connect`. */
 export class AgentConnect {

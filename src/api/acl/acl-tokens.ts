@@ -3,12 +3,12 @@
  *
  * @packageDocumentation
  */
-import { formatDuration, toMilliseconds, type Duration } from '../duration.js';
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
-import { read, readAs, type ConsulRead } from './read.js';
-import { localOnly, requireName, segment } from './validate.js';
+import { formatDuration, toMilliseconds, type Duration } from '../../duration.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
+import { read, readAs, type ConsulRead } from '../read.js';
+import { localOnly, requireName, segment } from '../validate.js';
 
 /** A reference to a policy or role: by `ID`, by `Name`, or both (Consul fills in the other). */
 export interface ACLLink {

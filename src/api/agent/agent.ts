@@ -4,10 +4,10 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import { validateToken } from '../transport/token.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import { ValidationError } from '../../errors.js';
+import { validateToken } from '../../transport/token.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
 import { AgentChecks } from './agent-checks.js';
 import { AgentConnect } from './agent-connect.js';
 import { AgentServices } from './agent-services.js';
@@ -19,8 +19,8 @@ import type {
   AgentMembersOptions,
   AgentSelf,
 } from './agent-types.js';
-import { read, type ConsulRead } from './read.js';
-import { requireName, segment } from './validate.js';
+import { read, type ConsulRead } from '../read.js';
+import { requireName, segment } from '../validate.js';
 
 /**
  * Options of {@link Agent.readService}: hash-based blocking (`hash`, `wait`) instead of an

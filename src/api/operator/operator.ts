@@ -3,11 +3,11 @@
  *
  * @packageDocumentation
  */
-import { toMilliseconds } from '../duration.js';
-import { ConsulHttpError, ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions } from '../transport/types.js';
-import { parseConsulJson } from '../transport/uint64-json.js';
+import { toMilliseconds } from '../../duration.js';
+import { ConsulHttpError, ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions } from '../../transport/types.js';
+import { parseConsulJson } from '../../transport/uint64-json.js';
 import type {
   AutopilotConfiguration,
   AutopilotConfigurationRequest,
@@ -21,8 +21,8 @@ import type {
   RaftConfiguration,
   RaftPeerSelector,
 } from './operator-types.js';
-import { ConsulRead, read } from './read.js';
-import { requireName, uint64 } from './validate.js';
+import { ConsulRead, read } from '../read.js';
+import { requireName, uint64 } from '../validate.js';
 
 /** Consul's bounds on the keyring relay factor. */
 export const KEYRING_RELAY_FACTOR_MAX = 5;

@@ -4,10 +4,10 @@
  *
  * @packageDocumentation
  */
-import type { ConsistencyMode } from '../config.js';
-import type { QueryMeta } from '../transport/query-meta.js';
-import type { CallOptions } from '../transport/types.js';
-import type { KVPair } from './kv.js';
+import type { ConsistencyMode } from '../../config.js';
+import type { QueryMeta } from '../../transport/query-meta.js';
+import type { CallOptions } from '../../transport/types.js';
+import type { KVPair } from '../kv.js';
 
 // ---------------------------------------------------------------------------------------------
 // Wire types of operations

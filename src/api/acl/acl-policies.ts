@@ -3,11 +3,11 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
 import { AclObjectEndpoints, aclObjectBody } from './acl-crud.js';
-import type { ConsulRead } from './read.js';
+import type { ConsulRead } from '../read.js';
 
 /** An ACL policy as Consul returns it. */
 export interface ACLPolicy {

@@ -7,11 +7,11 @@
  * @internal
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, QueryValue, ReadOptions } from '../transport/types.js';
-import { read, readAs, type ConsulRead } from './read.js';
-import { localOnly, segment } from './validate.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, QueryValue, ReadOptions } from '../../transport/types.js';
+import { read, readAs, type ConsulRead } from '../read.js';
+import { localOnly, segment } from '../validate.js';
 
 /**
  * Checks the part of a policy or role body that both share: an object whose `Name` follows

@@ -10,12 +10,12 @@ import {
   TxnError,
   ValidationError,
   type TxnOpError,
-} from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import { parseConsulJson } from '../transport/uint64-json.js';
-import type { RequestSpec } from '../transport/types.js';
-import { MAX_KV_VALUE_BYTES, validateKey, type KVPair, type KVValue } from './kv.js';
-import { uint64 } from './validate.js';
+} from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import { parseConsulJson } from '../../transport/uint64-json.js';
+import type { RequestSpec } from '../../transport/types.js';
+import { MAX_KV_VALUE_BYTES, validateKey, type KVPair, type KVValue } from '../kv.js';
+import { uint64 } from '../validate.js';
 import type {
   TxnKVWrite,
   TxnKVVerb,

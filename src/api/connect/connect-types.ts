@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
 
 /** What an intention does with matching connections. */
 export type IntentionAction = 'allow' | 'deny';

@@ -3,9 +3,9 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions } from '../transport/types.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions } from '../../transport/types.js';
 import type {
   AgentListOptions,
   AgentService,
@@ -14,8 +14,8 @@ import type {
   ServiceAddress,
   ServiceWeights,
 } from './agent-types.js';
-import { normalizeServiceCheck, validatePort } from './checks.js';
-import { segment } from './validate.js';
+import { normalizeServiceCheck, validatePort } from '../checks.js';
+import { segment } from '../validate.js';
 
 /** Consul's limits on service metadata (`structs.ValidateServiceMetadata`). */
 export const SERVICE_META_LIMITS = Object.freeze({

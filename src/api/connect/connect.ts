@@ -4,13 +4,13 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
 import { ConnectIntentions } from './connect-intentions.js';
 import type { CAConfiguration, CAConfigurationRequest, CARootList } from './connect-types.js';
-import { read, readAs, type ConsulRead } from './read.js';
-import { requireName } from './validate.js';
+import { read, readAs, type ConsulRead } from '../read.js';
+import { requireName } from '../validate.js';
 
 /** The CA part of the `connect` group: `consul.connect.ca`. */
 export class ConnectCA {

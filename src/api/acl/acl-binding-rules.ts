@@ -4,11 +4,11 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
-import { read, readAs, type ConsulRead } from './read.js';
-import { requireName, segment } from './validate.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
+import { read, readAs, type ConsulRead } from '../read.js';
+import { requireName, segment } from '../validate.js';
 
 /** What a binding rule grants: a service identity or a role (node identities arrived in 1.13). */
 export type ACLBindType = 'service' | 'role';

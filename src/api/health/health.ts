@@ -3,15 +3,15 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { ReadOptions } from '../transport/types.js';
-import type { AgentService } from './agent-types.js';
-import { nearQuery, nodeMetaQuery, rejectUnsupported, tagQuery } from './catalog-query.js';
-import type { Node, NodeFilterOptions } from './catalog-types.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { ReadOptions } from '../../transport/types.js';
+import type { AgentService } from '../agent/agent-types.js';
+import { nearQuery, nodeMetaQuery, rejectUnsupported, tagQuery } from '../catalog/catalog-query.js';
+import type { Node, NodeFilterOptions } from '../catalog/catalog-types.js';
 import { HEALTH_STATES, type HealthCheck, type HealthState } from './health-types.js';
-import { read, type ConsulRead } from './read.js';
-import { segment } from './validate.js';
+import { read, type ConsulRead } from '../read.js';
+import { segment } from '../validate.js';
 
 /** One instance of a service with its node and every check on it (node checks included). */
 export interface ServiceEntry {

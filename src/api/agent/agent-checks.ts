@@ -3,13 +3,13 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions } from '../transport/types.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions } from '../../transport/types.js';
 import type { AgentCheck, AgentCheckRegistration, AgentListOptions } from './agent-types.js';
-import { normalizeCheckFields, validateStatus } from './checks.js';
-import type { HealthStatus } from './health-types.js';
-import { requireName, segment } from './validate.js';
+import { normalizeCheckFields, validateStatus } from '../checks.js';
+import type { HealthStatus } from '../health/health-types.js';
+import { requireName, segment } from '../validate.js';
 
 /**
  * Validates a check registration and returns the body to send (durations as Consul strings).

@@ -4,13 +4,13 @@
  *
  * @packageDocumentation
  */
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
 import type { ACLLink, ACLNodeIdentity, ACLServiceIdentity } from './acl-tokens.js';
 import { validateLinks } from './acl-tokens.js';
 import { AclObjectEndpoints, aclObjectBody } from './acl-crud.js';
-import type { ConsulRead } from './read.js';
-import { requireName } from './validate.js';
+import type { ConsulRead } from '../read.js';
+import { requireName } from '../validate.js';
 
 /** An ACL role as Consul returns it. */
 export interface ACLRole {

@@ -4,12 +4,12 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
 import type { Intention, IntentionMatchOptions, IntentionRequest } from './connect-types.js';
-import { read, type ConsulRead } from './read.js';
-import { requireName, segment } from './validate.js';
+import { read, type ConsulRead } from '../read.js';
+import { requireName, segment } from '../validate.js';
 
 const ACTIONS: ReadonlySet<string> = new Set(['allow', 'deny']);
 

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../../errors.js';
 
 /**
  * Encodes node metadata filters as Consul's repeated `node-meta=key:value` parameter. Consul

@@ -4,9 +4,9 @@
  *
  * @packageDocumentation
  */
-import type { Duration } from '../duration.js';
-import type { ReadOptions } from '../transport/types.js';
-import type { ServiceEntry } from './health.js';
+import type { Duration } from '../../duration.js';
+import type { ReadOptions } from '../../transport/types.js';
+import type { ServiceEntry } from '../health/health.js';
 
 /** The only kind of prepared query template Consul knows. */
 export type PreparedQueryTemplateType = 'name_prefix_match';

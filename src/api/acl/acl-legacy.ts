@@ -6,11 +6,11 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
-import { read, type ConsulRead } from './read.js';
-import { localOnly, requireName, segment } from './validate.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
+import { read, type ConsulRead } from '../read.js';
+import { localOnly, requireName, segment } from '../validate.js';
 
 /** Type of a legacy ACL token. */
 export type LegacyAclType = 'client' | 'management';

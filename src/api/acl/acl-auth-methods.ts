@@ -4,13 +4,13 @@
  *
  * @packageDocumentation
  */
-import { formatDuration, toMilliseconds, type Duration } from '../duration.js';
-import { ValidationError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import { formatDuration, toMilliseconds, type Duration } from '../../duration.js';
+import { ValidationError } from '../../errors.js';
+import type { Transport } from '../../transport/transport.js';
+import type { CallOptions, ReadOptions } from '../../transport/types.js';
 import type { ACLToken } from './acl-tokens.js';
-import { read, readAs, type ConsulRead } from './read.js';
-import { requireName, segment } from './validate.js';
+import { read, readAs, type ConsulRead } from '../read.js';
+import { requireName, segment } from '../validate.js';
 
 /** An auth method as Consul returns it. */
 export interface ACLAuthMethod {
