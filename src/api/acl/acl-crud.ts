@@ -43,7 +43,7 @@ export function aclObjectBody<Req extends { Name: string }>(
  *
  * @internal
  */
-export class AclObjectEndpoints<T, Req> {
+export class ACLObjectEndpoints<T, Req> {
   readonly #transport: Transport;
   readonly #path: string;
   readonly #listPath: string;

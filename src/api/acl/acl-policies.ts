@@ -6,7 +6,7 @@
 import { ValidationError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
 import type { CallOptions, ReadOptions } from '../../transport/types.js';
-import { AclObjectEndpoints, aclObjectBody } from './acl-crud.js';
+import { ACLObjectEndpoints, aclObjectBody } from './acl-crud.js';
 import type { ConsulRead } from '../read.js';
 
 /** An ACL policy as Consul returns it. */
@@ -58,11 +58,11 @@ function policyBody(request: ACLPolicyRequest): Record<string, unknown> {
 
 /** The policy part of the `acl` endpoint group: `consul.acl.policy`. */
 export class ACLPolicies {
-  readonly #endpoints: AclObjectEndpoints<ACLPolicy, ACLPolicyRequest>;
+  readonly #endpoints: ACLObjectEndpoints<ACLPolicy, ACLPolicyRequest>;
 
   /** @internal */
   constructor(transport: Transport) {
-    this.#endpoints = new AclObjectEndpoints(transport, '/v1/acl/policy', '/v1/acl/policies', policyBody);
+    this.#endpoints = new ACLObjectEndpoints(transport, '/v1/acl/policy', '/v1/acl/policies', policyBody);
   }
 
   /**

@@ -8,7 +8,7 @@ import type { Transport } from '../../transport/transport.js';
 import type { CallOptions, ReadOptions } from '../../transport/types.js';
 import type { ACLLink, ACLNodeIdentity, ACLServiceIdentity } from './acl-tokens.js';
 import { validateLinks } from './acl-tokens.js';
-import { AclObjectEndpoints, aclObjectBody } from './acl-crud.js';
+import { ACLObjectEndpoints, aclObjectBody } from './acl-crud.js';
 import type { ConsulRead } from '../read.js';
 import { requireName } from '../validate.js';
 
@@ -66,11 +66,11 @@ function roleBody(request: ACLRoleRequest): Record<string, unknown> {
 
 /** The role part of the `acl` endpoint group: `consul.acl.role`. */
 export class ACLRoles {
-  readonly #endpoints: AclObjectEndpoints<ACLRole, ACLRoleRequest>;
+  readonly #endpoints: ACLObjectEndpoints<ACLRole, ACLRoleRequest>;
 
   /** @internal */
   constructor(transport: Transport) {
-    this.#endpoints = new AclObjectEndpoints(transport, '/v1/acl/role', '/v1/acl/roles', roleBody);
+    this.#endpoints = new ACLObjectEndpoints(transport, '/v1/acl/role', '/v1/acl/roles', roleBody);
   }
 
   /** Creates a role. Needs `acl = "write"`. */
