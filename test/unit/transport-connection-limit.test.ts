@@ -5,15 +5,9 @@ import { errorForFailure, LIMIT_RESET_WINDOW_MS } from '../../src/transport/erro
 import { isConnectionLimit } from '../../src/watch/loop.js';
 
 function socketError(bytesRead: number): Error {
-  return new undiciErrors.SocketError('other side closed', {
-    localAddress: '127.0.0.1',
-    localPort: 40000,
-    remoteAddress: '127.0.0.1',
-    remotePort: 8500,
-    remoteFamily: 'IPv4',
-    timeout: undefined,
-    bytesWritten: 120,
-    bytesRead,
+  // What undici's HTTP/1.1 client throws when the peer closes: the socket's counters ride along.
+  return Object.assign(new undiciErrors.SocketError('other side closed'), {
+    socket: { remoteAddress: '127.0.0.1', remotePort: 8500, bytesWritten: 120, bytesRead },
   });
 }
 
