@@ -106,8 +106,11 @@ export class KeyFeed implements WatchSource<KeyValue> {
 
   attach(subscriber: LoopSubscriber<KeyValue>): void {
     if (this.#finished) throw new Error(`consulkit: watch ${this.description} has stopped`);
+    // Connected before the watch is added: an upstream that already has a value (a folder
+    // read of sibling keys) offers it at once, and a watch still being constructed must not
+    // get it as a synchronous `change` nobody listens to yet; it picks `current` up instead.
+    if (this.#subscribers.size === 0 && this.#upstream === undefined) this.onFirst(this);
     this.#subscribers.add(subscriber);
-    if (this.#subscribers.size === 1 && this.#upstream === undefined) this.onFirst(this);
   }
 
   detach(subscriber: LoopSubscriber<KeyValue>): Promise<void> {

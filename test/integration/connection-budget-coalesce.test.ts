@@ -61,6 +61,23 @@ describe('coalesced KV key watches (2 blocking slots)', () => {
     expect(seenC).toEqual([undefined, 'c1']);
   });
 
+  it('a watch joining a folder read that already has values gets its first change like any watch', async () => {
+    const consul = clients.create({ connections: 2, blockingConnections: 2 });
+    const writer = clients.create();
+    const p = `${uniquePrefix('coalesce-join')}/`;
+    for (const key of ['k1', 'k2', 'k3', 'k4']) await writer.kv.put(`${p}${key}`, `${key}-v1`);
+    await using k1 = consul.watch.key(`${p}k1`);
+    await using k2 = consul.watch.key(`${p}k2`);
+    await using k3 = consul.watch.key(`${p}k3`);
+    await Promise.all([k1.ready(), k2.ready(), k3.ready()]);
+    expect(consul.watch.stats()).toMatchObject({ coalescedGroups: 1 });
+    // Served at once from the folder read's last answer; listeners added after the call.
+    await using k4 = consul.watch.key(`${p}k4`);
+    const seen4 = record(k4);
+    await waitFor('first change of the late watch', () => seen4.length === 1);
+    expect(seen4).toEqual(['k4-v1']);
+  });
+
   it('moving between per-key and folder reads is no change by itself, and changes still arrive', async () => {
     const consul = clients.create({ connections: 2, blockingConnections: 2 });
     const writer = clients.create();
