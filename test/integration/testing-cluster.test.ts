@@ -195,7 +195,11 @@ describe.each(BACKENDS)('startCluster, $backend backend', ({ backend, skip }) =>
 
       await leader.kill();
       expect(leader.state).toBe('killed');
+      const waitStarted = performance.now();
       const next = await cluster.waitForLeader({ exclude: leader, timeoutMs: 60_000 });
+      process.stderr.write(
+        `[consulkit/testing] ${backend}: a usable new leader ${Math.round(performance.now() - waitStarted)} ms after the kill\n`,
+      );
       expect(next).not.toBe(leader);
       expect(next.role).toBe('server');
       // waitForLeader's promise: the new leader takes writes through every live node at once
