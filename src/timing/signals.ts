@@ -50,10 +50,18 @@ export function boundedSignal(
  * A signal that aborts with `reason()` after `ms` milliseconds. Unlike `AbortSignal.timeout`,
  * the reason is the caller's (a {@link TimeoutError} saying what timed out) and the timer is
  * cleared by `dispose()` rather than left to run.
+ *
+ * @param options.unref - let the process exit while only this timer is pending (for work
+ *   that must not keep a process alive on its own, such as a registration's heartbeat)
  */
-export function timeoutSignal(ms: number, reason: () => unknown): BoundedSignal {
+export function timeoutSignal(
+  ms: number,
+  reason: () => unknown,
+  options: { unref?: boolean } = {},
+): BoundedSignal {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(reason()), ms);
+  if (options.unref === true) timer.unref();
   return { signal: controller.signal, dispose: () => clearTimeout(timer) };
 }
 

@@ -27,7 +27,7 @@ import {
 } from '../../errors.js';
 import { safeEmit } from '../../safe-emit.js';
 import type { CallOptions } from '../../transport/types.js';
-import { backoffDelay, jitterBelow, sleep } from '../../timing/index.js';
+import { abortable, backoffDelay, jitterBelow, sleep, timeoutSignal } from '../../timing/index.js';
 import {
   isCheckStatus,
   normalizeHealthReport,
@@ -485,18 +485,17 @@ export class ServiceRegistration
     const health = this.#health;
     if (!health) return { status: 'passing', note: '', source: 'default' };
     const timeoutMs = this.#options.healthTimeoutMs;
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new TimeoutError(`health() did not answer within ${timeoutMs} ms`, timeoutMs);
-        controller.abort(error);
-        reject(error);
-      }, timeoutMs);
-      timer.unref();
-    });
+    // Unref'd like the ticker: a registration alone does not keep the process alive.
+    const timeout = timeoutSignal(
+      timeoutMs,
+      () => new TimeoutError(`health() did not answer within ${timeoutMs} ms`, timeoutMs),
+      { unref: true },
+    );
     try {
-      const report = await Promise.race([Promise.resolve().then(() => health(controller.signal)), timedOut]);
+      const report = await abortable(
+        Promise.resolve().then(() => health(timeout.signal)),
+        timeout.signal,
+      );
       this.#healthFailing = false;
       return { ...normalizeHealthReport(report), source: 'health' };
     } catch (error) {
@@ -509,7 +508,7 @@ export class ServiceRegistration
       this.#healthFailing = true;
       return { status: 'critical', note: truncateNote(`health() failed: ${message}`), source: 'health' };
     } finally {
-      clearTimeout(timer);
+      timeout.dispose();
     }
   }
 
