@@ -194,8 +194,16 @@ function requireId(field: string, value: unknown): string {
   }
   // Service and check IDs travel as path segments (/v1/agent/check/update/<id>).
   if (value.includes('/')) throw new ValidationError(field, `'${value}' must not contain '/'`);
+  // A control character would reach Consul's catalog and every DNS and health lookup of the
+  // service; no service name or ID legitimately holds one.
+  if (CONTROL_CHARACTER.test(value)) {
+    throw new ValidationError(field, `${JSON.stringify(value)} must not contain control characters`);
+  }
   return value;
 }
+
+// eslint-disable-next-line no-control-regex -- the point is to find control characters
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 function optionalString(field: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;

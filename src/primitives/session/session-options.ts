@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { LOCK_DELAY_MAX_MS, SESSION_TTL_MAX_MS, SESSION_TTL_MIN_MS } from '../../api/session.js';
-import type { KVValue } from '../../api/kv.js';
+import { MAX_KV_VALUE_BYTES, type KVValue } from '../../api/kv.js';
 import { boundedDuration, toMilliseconds, type Duration } from '../../duration.js';
 import { ValidationError } from '../../errors.js';
 import type { WatchOptions } from '../../watch/types.js';
@@ -231,9 +231,19 @@ export function resolveSessionOptions(options: SessionOptions, defaultName: stri
 /** Validates a KV value option (string or bytes) and returns it as bytes. */
 export function resolveValue(value: KVValue | undefined): Buffer {
   if (value === undefined) return Buffer.alloc(0);
-  if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  if (value instanceof Uint8Array) return Buffer.from(value);
-  throw new ValidationError('value', 'must be a string, Buffer or Uint8Array');
+  let bytes: Buffer;
+  if (typeof value === 'string') bytes = Buffer.from(value, 'utf8');
+  else if (value instanceof Uint8Array) bytes = Buffer.from(value);
+  else throw new ValidationError('value', 'must be a string, Buffer or Uint8Array');
+  // The value is written with the acquiring transaction; refusing it here means a
+  // contender never creates a session only to have Consul reject its first write.
+  if (bytes.byteLength > MAX_KV_VALUE_BYTES) {
+    throw new ValidationError(
+      'value',
+      `${bytes.byteLength} bytes exceeds Consul's ${MAX_KV_VALUE_BYTES}-byte limit`,
+    );
+  }
+  return bytes;
 }
 
 /**
