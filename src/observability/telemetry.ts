@@ -303,11 +303,52 @@ export class Telemetry {
    * An `acquire()` ended after `waitedMs`: `outcome` is `acquired`, or the failure's type
    * (`timeout`, `aborted`, `closed`…).
    */
-  lockAcquireEnded(kind: 'lock' | 'semaphore', key: string, waitedMs: number, outcome: string): void {
+  lockAcquireEnded(kind: string, key: string, waitedMs: number, outcome: string): void {
     this.#instruments?.lockAcquireDuration.record(waitedMs / 1000, {
       [ATTRIBUTES.lockKind]: kind,
       [ATTRIBUTES.key]: key,
       [ATTRIBUTES.outcome]: outcome,
+    });
+  }
+
+  /**
+   * Times `acquiring` (an `acquire()` just called) and records its outcome in
+   * `consulkit.lock.acquire.duration`. Returns the same outcome.
+   */
+  async timeAcquire(kind: string, key: string, acquiring: Promise<void>): Promise<void> {
+    const started = performance.now();
+    try {
+      await acquiring;
+    } catch (error) {
+      this.lockAcquireEnded(kind, key, performance.now() - started, errorType(error));
+      throw error;
+    }
+    this.lockAcquireEnded(kind, key, performance.now() - started, 'acquired');
+  }
+
+  /**
+   * Runs a `withLock`: `hold(body)` acquires, runs `body` and releases. The acquisition is
+   * timed up to the moment `fn` starts, and `fn` runs in a span with the key and the fencing
+   * token. Without a meter or a tracer, `hold(fn)` is all that runs.
+   */
+  observeHold<T>(
+    kind: string,
+    key: string,
+    fencingToken: () => bigint | undefined,
+    fn: (signal: AbortSignal) => Promise<T> | T,
+    hold: (body: (signal: AbortSignal) => Promise<T>) => Promise<T>,
+  ): Promise<T> {
+    if (this.#instruments === undefined && this.#tracer === undefined)
+      return hold(async (signal) => fn(signal));
+    const started = performance.now();
+    let acquired = false;
+    return hold((signal) => {
+      acquired = true;
+      this.lockAcquireEnded(kind, key, performance.now() - started, 'acquired');
+      return this.inSpan(`consulkit.${kind}`, key, fencingToken(), async () => fn(signal));
+    }).catch((error: unknown) => {
+      if (!acquired) this.lockAcquireEnded(kind, key, performance.now() - started, errorType(error));
+      throw error;
     });
   }
 

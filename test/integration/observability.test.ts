@@ -126,6 +126,45 @@ describe('observability of locks and elections', () => {
     expect((await consul.healthReport()).held).toEqual([]);
   });
 
+  it('times acquisitions by outcome and traces withLock and runWhileLeader bodies with key and fencing token', async () => {
+    const key = `${uniquePrefix('obs-span')}/.lock`;
+    const consul = clients.create(observed);
+    sdk.spans.reset();
+    const token = await consul
+      .lock(key, fast)
+      .withLock(async () => consul.lock(key, fast).fencingToken ?? 'body ran');
+    expect(token).toBe('body ran');
+    const holder = await consul.lock(key, fast).acquire();
+    await expect(consul.lock(key, fast).acquire({ timeout: 300 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await holder.release();
+    const match = { [ATTRIBUTES.key]: key, [ATTRIBUTES.lockKind]: 'lock' };
+    expect(
+      (await sdk.histogram(METRICS.lockAcquireDuration, { ...match, [ATTRIBUTES.outcome]: 'acquired' }))
+        .count,
+    ).toBe(2);
+    const timedOut = await sdk.histogram(METRICS.lockAcquireDuration, {
+      ...match,
+      [ATTRIBUTES.outcome]: 'timeout',
+    });
+    expect(timedOut.count).toBe(1);
+    expect(timedOut.sum).toBeGreaterThanOrEqual(0.29);
+
+    const election = clients.create(observed).election(`${uniquePrefix('obs-span')}/leader`, fast);
+    await election.campaign();
+    expect(await election.runWhileLeader(async () => 'job')).toEqual({ ran: true, result: 'job' });
+    const lockSpan = sdk.finishedSpans().find((span) => span.name === 'consulkit.lock');
+    const leaderSpan = sdk.finishedSpans().find((span) => span.name === 'consulkit.leader');
+    expect(lockSpan?.attributes).toEqual({
+      [ATTRIBUTES.key]: key,
+      [ATTRIBUTES.fencingToken]: expect.stringMatching(/^\d+$/),
+    });
+    expect(leaderSpan?.attributes).toEqual({
+      [ATTRIBUTES.key]: election.key,
+      [ATTRIBUTES.fencingToken]: String(election.fencingToken),
+    });
+    await election.resign();
+  });
+
   it('counts terms won and lost across a leader change, and times the leadership', async () => {
     const key = `${uniquePrefix('obs-elect')}/leader`;
     const elected = listen(CHANNELS.electionElected);

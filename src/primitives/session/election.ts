@@ -232,7 +232,10 @@ export class Election extends EventEmitter<ElectionEvents> implements ClientReso
     if (!this.isLeader) return { ran: false };
     const term = this.#lock.signal;
     const signal = options.signal === undefined ? term : AbortSignal.any([term, options.signal]);
-    const result = await job(signal);
+    const telemetry = this.#host.telemetry;
+    const result = await (telemetry?.tracesEnabled === true
+      ? telemetry.inSpan('consulkit.leader', this.key, this.fencingToken, async () => job(signal))
+      : job(signal));
     if (term.reason instanceof LockLostError) throw term.reason;
     return { ran: true, result };
   }

@@ -10,6 +10,7 @@ import type { ClientResource } from '../../client.js';
 import { asError, safeEmit } from '../../safe-emit.js';
 import type { HeldContext, HeldEvents, PrimitiveHost, SessionAlgorithm } from './session-algorithm.js';
 import { SessionHolder } from './session-holder.js';
+import type { Telemetry } from '../../observability/telemetry.js';
 import type { AcquireOptions, ResolvedSessionOptions, TryAcquireOptions } from './session-options.js';
 
 /**
@@ -38,6 +39,9 @@ function heldContext(
 /** What a lock and a semaphore have in common, for the caller. */
 export class HeldPrimitive<W> extends EventEmitter<HeldEvents> implements ClientResource, AsyncDisposable {
   readonly #holder: SessionHolder<W>;
+  readonly #telemetry: Telemetry | undefined;
+  readonly #kind: string;
+  readonly #target: string;
 
   /** @internal */
   protected constructor(
@@ -49,6 +53,9 @@ export class HeldPrimitive<W> extends EventEmitter<HeldEvents> implements Client
   ) {
     super();
     this.#holder = new SessionHolder(heldContext(this, host, kind, target, settings), algorithm, this);
+    this.#telemetry = host.telemetry;
+    this.#kind = kind;
+    this.#target = target;
   }
 
   /** Whether it is held now. Checks the renewal deadline synchronously too. */
@@ -90,7 +97,11 @@ export class HeldPrimitive<W> extends EventEmitter<HeldEvents> implements Client
    * @throws PermissionDeniedError when the token lacks the rights (see the ACL notes)
    */
   async acquire(options: AcquireOptions = {}): Promise<this> {
-    await this.#holder.acquire(options);
+    const acquiring = this.#holder.acquire(options);
+    const telemetry = this.#telemetry;
+    await (telemetry?.metricsEnabled === true
+      ? telemetry.timeAcquire(this.#kind, this.#target, acquiring)
+      : acquiring);
     return this;
   }
 
@@ -111,7 +122,14 @@ export class HeldPrimitive<W> extends EventEmitter<HeldEvents> implements Client
    * A semaphore offers it under the same name on purpose, so that either can guard a task.
    */
   withLock<T>(fn: (signal: AbortSignal) => Promise<T> | T, options: AcquireOptions = {}): Promise<T> {
-    return this.#holder.withHold(fn, options);
+    if (this.#telemetry === undefined) return this.#holder.withHold(fn, options);
+    return this.#telemetry.observeHold(
+      this.#kind,
+      this.#target,
+      () => this.fencingToken,
+      fn,
+      (body) => this.#holder.withHold(body, options),
+    );
   }
 
   /**

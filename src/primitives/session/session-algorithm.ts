@@ -11,6 +11,7 @@ import type { KV } from '../../api/kv.js';
 import type { SessionBehavior } from '../../api/session.js';
 import type { Txn } from '../../api/txn/txn.js';
 import type { ClientResource } from '../../client.js';
+import type { Telemetry } from '../../observability/telemetry.js';
 import type { LockLostError } from '../../errors.js';
 import type { CallOptions } from '../../transport/types.js';
 import type { Watch } from '../../watch/types.js';
@@ -25,6 +26,8 @@ export interface PrimitiveHost extends KeeperHost {
   readonly watch: Watches;
   /** Registers a resource for `consul.close()`; returns the function that unregisters it. */
   track(resource: ClientResource): () => void;
+  /** Where acquisitions are timed and held work is traced (the client's). */
+  readonly telemetry?: Telemetry;
 }
 
 /** Events of a lock, a semaphore and (through its lock) an election. */
