@@ -8,6 +8,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
 import { ClosedError } from '../errors.js';
+import { callListener, logListenerFailure } from '../safe-emit.js';
 import { LatestValueIterator } from './latest-iterator.js';
 import type { LoopSubscriber } from './loop.js';
 import type { WatchSource } from './source.js';
@@ -16,14 +17,6 @@ import type { Watch, WatchEvents, WatchState } from './types.js';
 interface Deferred<T> {
   resolve(value: T): void;
   reject(error: unknown): void;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
 
 /**
@@ -214,21 +207,11 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
   }
 
   #invoke(event: keyof WatchEvents<T>, call: () => unknown): void {
-    try {
-      const result = call();
-      if (isThenable(result))
-        result.then(undefined, (rejection: unknown) => this.#listenerFailed(event, rejection));
-    } catch (thrown) {
-      this.#listenerFailed(event, thrown);
-    }
+    callListener(call, (error) => this.#listenerFailed(event, error));
   }
 
-  #listenerFailed(event: keyof WatchEvents<T>, thrown: unknown): void {
-    const error = thrown instanceof Error ? thrown : new Error(String(thrown), { cause: thrown });
-    this.#logger.error(
-      { err: error, watch: this.#loop.description, event },
-      `consulkit: a watch '${event}' listener threw`,
-    );
+  #listenerFailed(event: keyof WatchEvents<T>, error: Error): void {
+    logListenerFailure(this.#logger, 'watch', event, error, { watch: this.#loop.description });
     // A failing 'error' listener is only logged: reporting it to itself could loop forever.
     if (event !== 'error') this.#emitError(error);
   }

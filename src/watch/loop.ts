@@ -15,6 +15,7 @@ import {
   PermissionDeniedError,
 } from '../errors.js';
 import { backoffDelay, rateLimitDelay, sleep } from '../timing/index.js';
+import { asError } from '../safe-emit.js';
 import { deepEqual } from './deep-equal.js';
 import { nextIndex } from './index-rules.js';
 import type { Telemetry } from '../observability/telemetry.js';
@@ -80,10 +81,6 @@ export interface LoopShared {
   readonly limits?: LimitGovernor;
   /** Metrics, channels and the health report's list of failing watches. */
   readonly telemetry?: Telemetry;
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value), { cause: value });
 }
 
 /** A shared, reference-counted blocking loop over one {@link WatchQuery}. */
