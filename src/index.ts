@@ -273,11 +273,13 @@ export {
   type BalancerChange,
   type BalancerEvents,
   type BalancerEjection,
+  type BalancerAttempt,
 } from './primitives/balancer/balancer.js';
 export { BalancerResponse, type BalancerTlsOptions } from './primitives/balancer/balancer-http.js';
 export type { OutlierDetectionOptions } from './primitives/balancer/balancer-outliers.js';
 export type { BalancerInstance } from './primitives/balancer/balancer-members.js';
 export type { BalancerStrategyName } from './primitives/balancer/balancer-strategies.js';
+export type { BalancerAttemptOutcome } from './primitives/balancer/balancer-retry.js';
 export {
   lockAclRules,
   semaphoreAclRules,

@@ -37,6 +37,7 @@ export interface ObservedRegistration {
 export interface ObservedBalancer extends PickableSource {
   readonly service: string;
   on(event: 'ejected', listener: (ejection: { instance: { id: string } }) => void): unknown;
+  on(event: 'attempt', listener: (attempt: { instance: { id: string }; outcome: string }) => void): unknown;
 }
 
 /** Reports a lock or semaphore on `key` (a semaphore's prefix). Returns it. */
@@ -77,8 +78,11 @@ export function observeRegistration<T extends ObservedRegistration>(
   return registration;
 }
 
-/** Reports a balancer's ejections and pickable instances. Returns it. */
+/** Reports a balancer's calls per instance and outcome, its ejections and pickable instances. Returns it. */
 export function observeBalancer<T extends ObservedBalancer>(telemetry: Telemetry, balancer: T): T {
+  balancer.on('attempt', ({ instance, outcome }) =>
+    telemetry.balancerCall(balancer.service, instance.id, outcome),
+  );
   balancer.on('ejected', ({ instance }) => telemetry.balancerEjected(balancer.service, instance.id));
   telemetry.observeBalancer(balancer.service, balancer);
   return balancer;

@@ -3,6 +3,8 @@
  * holders, a lock loss, a leader change, registrations, and consul.healthReport().
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ATTRIBUTES, CHANNELS, LockLostError, METRICS } from '../../src/index.js';
 import { Clients } from '../support/clients.js';
@@ -289,5 +291,62 @@ describe('consul.healthReport()', () => {
       error: { type: 'unavailable' },
     });
     expect(report.agent.latencyMs).toBeLessThan(5000);
+  });
+});
+
+describe('observability of a balancer', () => {
+  it('counts calls by instance and outcome, including the failed attempt of a retried call', async () => {
+    const service = uniqueName('obs-lb');
+    // Two real instances: one answers 503, the other 200; a GET to the failing one is
+    // retried on the other, so one call gives one '5xx' and one 'ok' attempt.
+    const answers = new Map<string, number>([
+      ['bad', 503],
+      ['good', 200],
+    ]);
+    const servers = await Promise.all(
+      [...answers].map(async ([name, status]) => {
+        const server = createServer((_request, response) => {
+          response.statusCode = status;
+          response.end(name);
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        return { name, server, port: (server.address() as AddressInfo).port };
+      }),
+    );
+    const registrar = clients.create();
+    try {
+      for (const { name, port } of servers) {
+        await registrar.agent.service.register({
+          Name: service,
+          ID: `${service}-${name}`,
+          Address: '127.0.0.1',
+          Port: port,
+        });
+      }
+      const consul = clients.create(observed);
+      const lb = consul.balancer(service, {
+        strategy: 'round-robin',
+        passingOnly: false,
+        outlierDetection: false,
+      });
+      await lb.ready();
+      const bodies: string[] = [];
+      for (let call = 0; call < 4; call++) bodies.push(await (await lb.request('/')).text());
+      expect(bodies).toEqual(['good', 'good', 'good', 'good']);
+      const calls = (id: string, outcome: string): Promise<number> =>
+        sdk.sum(METRICS.balancerCalls, {
+          [ATTRIBUTES.service]: service,
+          [ATTRIBUTES.instance]: id,
+          [ATTRIBUTES.outcome]: outcome,
+        });
+      expect(await calls(`${service}-good`, 'ok')).toBe(4);
+      // Round-robin sends every other call to the failing instance first.
+      expect(await calls(`${service}-bad`, '5xx')).toBe(2);
+      expect(await calls(`${service}-good`, '5xx')).toBe(0);
+      await lb.close();
+    } finally {
+      for (const { name } of servers) await registrar.agent.service.deregister(`${service}-${name}`);
+      await Promise.all(servers.map(({ server }) => new Promise((resolve) => server.close(resolve))));
+    }
   });
 });

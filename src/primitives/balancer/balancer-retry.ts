@@ -10,6 +10,7 @@ import { BalancerNoInstanceError, BalancerRequestError, ClosedError, TimeoutErro
 import {
   classifyFailure,
   describeError,
+  type AttemptFailure,
   type BalancerResponse,
   type InstanceAnswer,
   type InstanceHttpClient,
@@ -40,7 +41,15 @@ export interface RetryTarget {
   recordFailure(member: BalancerMember, reason: string): void;
   /** Reports an answer that is not a failure. */
   recordSuccess(member: BalancerMember): void;
+  /** Reports how one attempt ended, whatever it was (for the `attempt` event). */
+  reportAttempt(member: BalancerMember, outcome: BalancerAttemptOutcome, attempt: number): void;
 }
+
+/**
+ * How one attempt on an instance ended: `ok` (an answer below 500), `5xx`, or the kind of
+ * failure (`timeout`, `connection`, `not-sent`, `other`) when no answer came.
+ */
+export type BalancerAttemptOutcome = 'ok' | '5xx' | AttemptFailure;
 
 /** One call: the validated request, its path, and the signal that ends it (the caller's and the balancer's). */
 export interface RetriedRequest extends ResolvedRequest {
@@ -79,6 +88,7 @@ export async function sendWithRetries(
       if (target.closed.aborted) throw new ClosedError('the balancer was closed');
       if (callerSignal?.aborted) throw callerSignal.reason;
       const failure = classifyFailure(error);
+      target.reportAttempt(member, failure, attempt);
       const origin = target.http.originOf(instance);
       // Only failures of the instance or the path to it count; a request undici refuses to
       // send or a certificate this client cannot verify would eject healthy instances.
@@ -110,6 +120,7 @@ export async function sendWithRetries(
     }
     if (answer.status >= 500) target.recordFailure(member, `HTTP ${answer.status}`);
     else target.recordSuccess(member);
+    target.reportAttempt(member, answer.status >= 500 ? '5xx' : 'ok', attempt);
     if (answer.status >= 500 && idempotent && attempt < maxAttempts && target.hasUntried(tried)) {
       // Should the next pick find nothing after all (another call ejected the last untried
       // instance meanwhile), the call fails naming this answer.

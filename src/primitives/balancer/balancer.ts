@@ -24,7 +24,7 @@ import {
   type BalancerRequestInit,
 } from './balancer-options.js';
 import { membersInRotation, OutlierDetector } from './balancer-outliers.js';
-import { sendWithRetries, type RetryTarget } from './balancer-retry.js';
+import { sendWithRetries, type BalancerAttemptOutcome, type RetryTarget } from './balancer-retry.js';
 import {
   diffMembers,
   memberKey,
@@ -69,6 +69,21 @@ export interface BalancerEvents {
   error: (error: Error) => void;
   /** Outlier detection took an instance out of rotation (also logged at `warn`). */
   ejected: (ejection: BalancerEjection) => void;
+  /**
+   * One attempt of a `request()` on an instance ended: with an answer (`ok`, `5xx`) or a
+   * failure kind. A retried call emits one per attempt. The client's metrics count these.
+   */
+  attempt: (attempt: BalancerAttempt) => void;
+}
+
+/** Payload of a balancer's `attempt` event. */
+export interface BalancerAttempt {
+  /** The instance the attempt went to. */
+  readonly instance: BalancerInstance;
+  /** How it ended. */
+  readonly outcome: BalancerAttemptOutcome;
+  /** 1 for the first attempt of a call, 2 for its first retry, and so on. */
+  readonly attempt: number;
 }
 
 /** Payload of a balancer's `ejected` event. */
@@ -164,6 +179,8 @@ export class Balancer extends EventEmitter<BalancerEvents> implements ClientReso
       end: (key) => this.#end(key),
       recordFailure: (member, reason) => this.#recordFailure(member, reason),
       recordSuccess: (member) => this.#outliers?.recordSuccess(member.key),
+      reportAttempt: (member, outcome, attempt) =>
+        this.#emit('attempt', { instance: member.instance, outcome, attempt }),
     };
     this.#lifecycle = new WatchedLifecycle({
       what: 'balancer',
