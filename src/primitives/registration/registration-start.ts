@@ -1,0 +1,83 @@
+/**
+ * The start of a registration: register and send the first heartbeat, waiting for an agent
+ * that cannot be reached yet (a process may start before its local agent).
+ *
+ * @packageDocumentation
+ */
+import type { Logger } from 'pino';
+import { TimeoutError } from '../../errors.js';
+import { backoffDelay, sleep } from '../../timing/index.js';
+import type { HealthEvaluator } from './health-evaluator.js';
+import {
+  isUnreachable,
+  RETRY_BASE_MS,
+  UNREACHABLE_RETRY_CAP_MS,
+  type RegistrationCalls,
+} from './registration-calls.js';
+
+/** While registerService waits for an unreachable agent, it warns this often. */
+const START_WAIT_WARN_EVERY_MS = 30_000;
+
+/** @internal What the start loop works with. */
+export interface FirstRegistrationParts {
+  readonly calls: RegistrationCalls;
+  readonly health: HealthEvaluator;
+  readonly logger: Logger;
+  readonly serviceId: string;
+  /** Longest wait for an unreachable agent; undefined: no limit. */
+  readonly startTimeoutMs: number | undefined;
+  /** Aborted by stop(): a start waiting for its agent gives up at once. */
+  readonly stopRequested: AbortSignal;
+  /** Throws the ClosedError of a registration stopped before it completed. */
+  throwIfStopping(): void;
+}
+
+/**
+ * Registers and sends the first heartbeat. While the agent cannot be reached at all it
+ * keeps trying, for at most `startTimeout`; anything the agent answers that is not a success
+ * fails at once.
+ *
+ * @internal
+ */
+export async function firstRegistration(parts: FirstRegistrationParts): Promise<void> {
+  const { calls, health, logger, serviceId, startTimeoutMs: limitMs } = parts;
+  const started = performance.now();
+  let lastWarned = started;
+  for (let failures = 0; ;) {
+    try {
+      const report = await health.evaluate();
+      parts.throwIfStopping();
+      await calls.register('initial', report.status);
+      parts.throwIfStopping();
+      await calls.heartbeat(report);
+      if (failures > 0) {
+        logger.info(
+          { serviceId, waitedMs: Math.round(performance.now() - started), attempts: failures + 1 },
+          'consulkit: the agent answered; service registered',
+        );
+      }
+      return;
+    } catch (error) {
+      if (parts.stopRequested.aborted || !isUnreachable(error)) throw error;
+      failures++;
+      const now = performance.now();
+      const delayMs = backoffDelay(failures, { initialMs: RETRY_BASE_MS, maxMs: UNREACHABLE_RETRY_CAP_MS });
+      if (limitMs !== undefined && now + delayMs - started >= limitMs) {
+        throw new TimeoutError(
+          `the agent could not be reached within ${limitMs} ms to register ${serviceId}: ${error instanceof Error ? error.message : String(error)}`,
+          limitMs,
+          { cause: error },
+        );
+      }
+      const warn = failures === 1 || now - lastWarned >= START_WAIT_WARN_EVERY_MS;
+      if (warn) lastWarned = now;
+      logger[warn ? 'warn' : 'debug'](
+        { err: error, serviceId, waitedMs: Math.round(now - started), attempts: failures },
+        'consulkit: the agent cannot be reached; registerService keeps trying',
+      );
+      // Waits less if stop() is called meanwhile.
+      await sleep(delayMs, parts.stopRequested);
+      parts.throwIfStopping();
+    }
+  }
+}
