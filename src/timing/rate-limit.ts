@@ -20,5 +20,8 @@ export function rateLimitDelay(
   minIntervalMs: number,
 ): number {
   if (lastStartMs === undefined) return 0;
-  return Math.max(0, lastStartMs + minIntervalMs - nowMs);
+  // Computed from the elapsed time and capped, so that float rounding of large clock values
+  // (or a clock that stepped back) can never make a loop wait longer than the interval.
+  const elapsed = nowMs - lastStartMs;
+  return Math.min(minIntervalMs, Math.max(0, minIntervalMs - elapsed));
 }
