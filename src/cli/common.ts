@@ -113,6 +113,51 @@ export function parseCommand<O extends OptionsConfig>(
   }
 }
 
+/** Flag values of a command taking `O` (the common flags included). */
+export type CommandValues<O extends OptionsConfig> = ReturnType<
+  typeof parseArgs<{ options: typeof COMMON_OPTIONS & O; allowPositionals: true; strict: true }>
+>['values'];
+
+/** What {@link defineCommand} needs of a command. */
+export interface CommandSpec<O extends OptionsConfig> {
+  /** Name on the command line, e.g. `lock`. */
+  readonly name: string;
+  /** One line for the top-level help. */
+  readonly summary: string;
+  /** Full `--help` text, with examples. */
+  readonly help: string;
+  /** The command's own flags; {@link COMMON_OPTIONS} are added to them. */
+  readonly options: O;
+  /**
+   * Runs the command once its arguments are parsed (never for `--help`) and resolves with
+   * the exit code.
+   *
+   * @throws ValidationError for bad arguments (the caller exits 2)
+   */
+  run(parsed: ParsedCommand<CommandValues<O>>): Promise<number>;
+}
+
+/**
+ * A {@link CliCommand} from its spec: its flags plus the common ones are parsed strictly, and
+ * `--help` prints the help and exits 0 before anything else is checked.
+ */
+export function defineCommand<O extends OptionsConfig>(spec: CommandSpec<O>): CliCommand {
+  const options = { ...COMMON_OPTIONS, ...spec.options } as typeof COMMON_OPTIONS & O;
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    help: spec.help,
+    async run(argv) {
+      const parsed = parseCommand(argv, options) as ParsedCommand<CommandValues<O>>;
+      if ((parsed.values as CommonValues).help) {
+        process.stdout.write(spec.help);
+        return EXIT.ok;
+      }
+      return spec.run(parsed);
+    },
+  };
+}
+
 /**
  * Parses a duration flag (`'10s'`, `'1m30s'`, `'500ms'`).
  *

@@ -11,12 +11,11 @@ import {
   abortOf,
   childCommand,
   COMMON_HELP,
-  COMMON_OPTIONS,
   createCliLogger,
   createClient,
   durationFlag,
   EXIT,
-  parseCommand,
+  defineCommand,
   type CliCommand,
 } from './common.js';
 import { holderSessionName } from './holder.js';
@@ -24,7 +23,6 @@ import { DEFAULT_GRACE } from './lock.js';
 import { ValidationError } from '../index.js';
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
   value: { type: 'string' },
   once: { type: 'boolean' },
   timeout: { type: 'string' },
@@ -88,17 +86,13 @@ interface LeaderSettings {
 }
 
 /** `consulkit leader`. */
-export const leaderCommand: CliCommand = {
+export const leaderCommand: CliCommand = defineCommand({
   name: 'leader',
   summary: 'run a command only while this process is the elected leader (--once for crontab)',
   help: HELP,
-  async run(argv) {
-    const parsed = parseCommand(argv, OPTIONS);
+  options: OPTIONS,
+  async run(parsed) {
     const { values } = parsed;
-    if (values.help) {
-      process.stdout.write(HELP);
-      return EXIT.ok;
-    }
     const key = parsed.positionals[0];
     if (key === undefined || key === '') throw new ValidationError('key', 'missing: give the election key');
     const command = childCommand(parsed, 1);
@@ -148,7 +142,7 @@ export const leaderCommand: CliCommand = {
       await consul.close();
     }
   },
-};
+});
 
 /** Campaigns until elected; `false` when `signal` aborted first. */
 async function campaign(

@@ -18,14 +18,13 @@ import { Child, exitCodeOf, onSignals } from './child.js';
 import {
   childCommand,
   COMMON_HELP,
-  COMMON_OPTIONS,
   createCliLogger,
   createClient,
   durationFlag,
   abortOf,
   EXIT,
   integerFlag,
-  parseCommand,
+  defineCommand,
   type CliCommand,
 } from './common.js';
 import { holderSessionName } from './holder.js';
@@ -34,7 +33,6 @@ import { holderSessionName } from './holder.js';
 export const DEFAULT_GRACE = '5s';
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
   n: { type: 'string', short: 'n' },
   timeout: { type: 'string' },
   'fast-failover': { type: 'boolean' },
@@ -108,17 +106,13 @@ function lockPrefix(raw: string | undefined): string {
 }
 
 /** `consulkit lock`. */
-export const lockCommand: CliCommand = {
+export const lockCommand: CliCommand = defineCommand({
   name: 'lock',
   summary: 'run a command while holding a lock or semaphore slot (interoperates with `consul lock`)',
   help: HELP,
-  async run(argv) {
-    const parsed = parseCommand(argv, OPTIONS);
+  options: OPTIONS,
+  async run(parsed) {
     const { values } = parsed;
-    if (values.help) {
-      process.stdout.write(HELP);
-      return EXIT.ok;
-    }
     const prefix = lockPrefix(parsed.positionals[0]);
     const command = childCommand(parsed, 1);
     const limit = integerFlag('n', values.n, 1);
@@ -147,7 +141,7 @@ export const lockCommand: CliCommand = {
       await consul.close();
     }
   },
-};
+});
 
 interface HoldOptions {
   timeoutMs: number | undefined;

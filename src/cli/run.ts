@@ -11,20 +11,18 @@ import { Child, exitCodeOf, onSignals } from './child.js';
 import {
   childCommand,
   COMMON_HELP,
-  COMMON_OPTIONS,
   createCliLogger,
   createClient,
   durationFlag,
   EXIT,
   integerFlag,
-  parseCommand,
+  defineCommand,
   sleep,
   type CliCommand,
 } from './common.js';
 import { commandProbe, httpProbe, type HealthProbe } from './health-probe.js';
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
   name: { type: 'string' },
   id: { type: 'string' },
   'service-address': { type: 'string' },
@@ -84,17 +82,13 @@ function metaPairs(values: readonly string[] | undefined): Record<string, string
 }
 
 /** `consulkit run`. */
-export const runCommand: CliCommand = {
+export const runCommand: CliCommand = defineCommand({
   name: 'run',
   summary: 'run a command as a registered service, heartbeating its TTL check while it lives',
   help: HELP,
-  async run(argv) {
-    const parsed = parseCommand(argv, OPTIONS);
+  options: OPTIONS,
+  async run(parsed) {
     const { values } = parsed;
-    if (values.help) {
-      process.stdout.write(HELP);
-      return EXIT.ok;
-    }
     const command = childCommand(parsed, 0);
     if (values['health-http'] !== undefined && values['health-cmd'] !== undefined)
       throw new ValidationError('--health-http', 'give either --health-http or --health-cmd, not both');
@@ -162,7 +156,7 @@ export const runCommand: CliCommand = {
       await consul.close();
     }
   },
-};
+});
 
 interface PassOnState {
   registration: ServiceRegistration | undefined;

@@ -7,11 +7,10 @@
 import { ValidationError } from '../index.js';
 import {
   COMMON_HELP,
-  COMMON_OPTIONS,
   createCliLogger,
   createClient,
   EXIT,
-  parseCommand,
+  defineCommand,
   type CliCommand,
 } from './common.js';
 import { toJson } from './json-lines.js';
@@ -19,7 +18,6 @@ import { collectStatus } from './status-collect.js';
 import { formatStatus } from './status-format.js';
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
   json: { type: 'boolean' },
   'no-services': { type: 'boolean' },
 } as const;
@@ -47,17 +45,13 @@ Examples:
 `;
 
 /** `consulkit status`. */
-export const statusCommand: CliCommand = {
+export const statusCommand: CliCommand = defineCommand({
   name: 'status',
   summary: 'show who holds which lock, semaphore and election, and service health',
   help: HELP,
-  async run(argv) {
-    const parsed = parseCommand(argv, OPTIONS);
+  options: OPTIONS,
+  async run(parsed) {
     const { values, positionals } = parsed;
-    if (values.help) {
-      process.stdout.write(HELP);
-      return EXIT.ok;
-    }
     if (parsed.rest !== undefined || positionals.length > 1)
       throw new ValidationError('arguments', 'status takes at most one prefix');
     const prefix = positionals[0] ?? '';
@@ -73,4 +67,4 @@ export const statusCommand: CliCommand = {
       await consul.close();
     }
   },
-};
+});

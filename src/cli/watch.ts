@@ -11,17 +11,15 @@ import { HEALTH_STATES, ValidationError, type Consul, type HealthState, type Wat
 import { onSignals } from './child.js';
 import {
   COMMON_HELP,
-  COMMON_OPTIONS,
   createCliLogger,
   createClient,
   EXIT,
-  parseCommand,
+  defineCommand,
   type CliCommand,
 } from './common.js';
 import { toJson } from './json-lines.js';
 
 const OPTIONS = {
-  ...COMMON_OPTIONS,
   exec: { type: 'string' },
   passing: { type: 'boolean' },
   tag: { type: 'string', multiple: true },
@@ -122,17 +120,13 @@ async function runHandler(
 }
 
 /** `consulkit watch`. */
-export const watchCommand: CliCommand = {
+export const watchCommand: CliCommand = defineCommand({
   name: 'watch',
   summary: 'print a JSON line (or run a handler) on every change of a key, prefix, service, …',
   help: HELP,
-  async run(argv) {
-    const parsed = parseCommand(argv, OPTIONS);
+  options: OPTIONS,
+  async run(parsed) {
     const { values, positionals } = parsed;
-    if (values.help) {
-      process.stdout.write(HELP);
-      return EXIT.ok;
-    }
     if (parsed.rest !== undefined)
       throw new ValidationError('arguments', "watch takes no '--'; use --exec CMD");
     const [kindArg, name, ...extra] = positionals;
@@ -183,4 +177,4 @@ export const watchCommand: CliCommand = {
       await consul.close();
     }
   },
-};
+});
