@@ -4,16 +4,16 @@
  * data folder; isolation through tagged iptables rules, freezes through SIGSTOP.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_FILE, EXTRA_CONFIG_FILE } from './backend.js';
-import { trackDir, untrackDir } from './cleanup.js';
+import { trackDir } from './cleanup.js';
 import { renderClusterNodeConfig } from './cluster-config.js';
 import { BinaryClusterNode } from './cluster-node.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
 import { AgentProcess } from './cluster-process.js';
-import { RunningCluster, waitForDatacenter } from './cluster-running.js';
+import { clusterCleanup, clusterRoles, DATACENTER, formCluster, startWithCleanup } from './cluster-start.js';
 import type { Cluster } from './cluster-types.js';
 import { findConsulBinary } from './consul-bin.js';
 import { startDelayRelay } from './delay-relay.js';
@@ -22,10 +22,8 @@ import { claimLoopbackAddresses, pidAlive } from './loopback-claims.js';
 import { sweepStaleRules } from './netfault.js';
 import type { NodeCgroup } from './node-cgroup.js';
 import { createNodeCgroup, sweepStaleCgroups } from './node-cgroup.js';
-import { allocatePort, releasePorts } from './ports.js';
-import { agentVersion } from './ready.js';
+import { allocatePort } from './ports.js';
 
-const DATACENTER = 'dc1';
 const CGROUP_PREFIX = 'consulkit-';
 
 /**
@@ -53,22 +51,19 @@ export async function startBinaryCluster(
   const workDir = await mkdtemp(join(tmpdir(), `consulkit-${clusterId}-`));
   trackDir(workDir);
 
-  const cleanup = async (): Promise<void> => {
-    const errors = (await Promise.all(nodes.map((node) => node.dispose()))).flat();
-    for (const cgroup of cgroups) cgroup.remove();
-    for (const claim of claims) claim.release();
-    releasePorts(ports);
-    await rm(workDir, { recursive: true, force: true });
-    untrackDir(workDir);
-    if (errors.length > 0)
-      throw new AggregateError(errors, 'consulkit/testing: the cluster did not stop cleanly');
-  };
+  const cleanup = clusterCleanup({
+    nodes,
+    ports,
+    workDir,
+    releaseBackend: async () => {
+      for (const cgroup of cgroups) cgroup.remove();
+      for (const claim of claims) claim.release();
+      return [];
+    },
+  });
 
-  try {
-    const roles = [
-      ...Array.from({ length: resolved.servers }, (_, i) => ({ role: 'server' as const, index: i + 1 })),
-      ...Array.from({ length: resolved.clients }, (_, i) => ({ role: 'client' as const, index: i + 1 })),
-    ];
+  return startWithCleanup(async () => {
+    const roles = clusterRoles(resolved);
     const plans = [];
     for (const [i, { role, index }] of roles.entries()) {
       const ip = claims[i]!.address;
@@ -133,26 +128,11 @@ export async function startBinaryCluster(
       );
       nodes.push(node);
     }
-    await Promise.all(nodes.map((node) => node.start()));
-    await waitForDatacenter(nodes, resolved.acl?.masterToken, resolved.timeoutMs);
-    const cluster = new RunningCluster('binary', DATACENTER, nodes, resolved.acl?.masterToken, cleanup);
-    const leader = await cluster.leader();
-    const version = await agentVersion(nodes[0]!.address, resolved.acl?.masterToken);
-    log(
-      `binary backend (${bin}, consul ${version}) cluster ${clusterId}: ${resolved.servers} server(s), ` +
-        `${resolved.clients} client(s) on ${nodes[0]!.ip}–${nodes.at(-1)!.ip}, leader ${leader.name}` +
-        `${resolved.acl === undefined ? '' : ' [acl]'} started in ${Math.round(performance.now() - startedAt)} ms`,
-    );
-    return cluster;
-  } catch (error) {
-    try {
-      await cleanup();
-    } catch (cleanupError) {
-      throw new AggregateError(
-        [error, cleanupError],
-        `consulkit/testing: startCluster failed: ${(error as Error).message}`,
-      );
-    }
-    throw error;
-  }
+    return formCluster('binary', nodes, resolved, cleanup, log, {
+      source: bin,
+      clusterId,
+      where: `${nodes[0]!.ip}–${nodes.at(-1)!.ip}`,
+      startedAt,
+    });
+  }, cleanup);
 }

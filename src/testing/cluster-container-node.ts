@@ -7,14 +7,13 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { ValidationError } from '../errors.js';
 import { trackChild, trackContainer, untrackChild, untrackContainer } from './cleanup.js';
 import type { DockerCommandError } from './cluster-docker.js';
+import { RelayedClusterNode } from './cluster-node-base.js';
 import { docker } from './cluster-docker.js';
 import type { ManagedClusterNode } from './cluster-running.js';
 import type { RestartOptions } from './cluster-types.js';
 import type { DelayRelay } from './delay-relay.js';
-import { waitUntilReady } from './ready.js';
 import { LineRing } from './ring-buffer.js';
 
 /** Ports inside the container; the same in every container, each has its own address. */
@@ -24,9 +23,6 @@ export const CONTAINER_PORTS = { http: 8500, serfLan: 8301, serfWan: 8302, serve
 const CONFIG_ROOT = '/consulkit';
 const CONFIG_DIR = `${CONFIG_ROOT}/config`;
 const DATA_DIR = `${CONFIG_ROOT}/data`;
-
-/** How long a (re)started agent may take to report a leader. */
-const READY_TIMEOUT_MS = 90_000;
 
 /** Everything fixed about one container node. */
 export interface ContainerNodeSpec {
@@ -49,12 +45,10 @@ export interface ContainerNodeSpec {
 }
 
 /** Implements {@link ManagedClusterNode} with Docker. */
-export class ContainerClusterNode implements ManagedClusterNode {
-  readonly name: string;
+export class ContainerClusterNode extends RelayedClusterNode implements ManagedClusterNode {
   readonly role: 'server' | 'client';
   readonly ip: string;
   readonly address: string;
-  readonly proxyAddress: string;
   readonly ports = {
     http: CONTAINER_PORTS.http,
     serfLan: CONTAINER_PORTS.serfLan,
@@ -63,24 +57,19 @@ export class ContainerClusterNode implements ManagedClusterNode {
   /** Name of the container (the node name: unique, it carries the cluster id). */
   readonly container: string;
   readonly #spec: ContainerNodeSpec;
-  readonly #relay: DelayRelay;
   readonly #ring = new LineRing();
   readonly #followers = new Set<ChildProcess>();
   #state: 'running' | 'frozen' | 'killed' = 'killed';
   #isolated = false;
   #created = false;
-  /** Serialises faults on one node: a restart racing a pause would act on a dead container. */
-  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(spec: ContainerNodeSpec, relay: DelayRelay) {
+    super(spec.name, relay);
     this.#spec = spec;
-    this.name = spec.name;
     this.role = spec.role;
     this.ip = spec.ip;
     this.container = spec.name;
     this.address = `http://${spec.addressHost}:${spec.hostPort}`;
-    this.proxyAddress = `http://${relay.hostPort}`;
-    this.#relay = relay;
   }
 
   get state(): 'running' | 'frozen' | 'killed' {
@@ -96,14 +85,14 @@ export class ContainerClusterNode implements ManagedClusterNode {
   }
 
   start(): Promise<void> {
-    return this.#serial(async () => {
+    return this.serial(async () => {
       await this.#create();
       await this.#run();
     });
   }
 
   kill(): Promise<void> {
-    return this.#serial(async () => {
+    return this.serial(async () => {
       this.#ring.add('--- kill ---');
       await this.#kill();
     });
@@ -111,7 +100,7 @@ export class ContainerClusterNode implements ManagedClusterNode {
 
   restart(options: RestartOptions = {}): Promise<void> {
     const keepData = options.keepData ?? true;
-    return this.#serial(async () => {
+    return this.serial(async () => {
       this.#ring.add(`--- restart (${keepData ? 'data kept' : 'state lost'}) ---`);
       await this.#kill();
       if (!keepData) {
@@ -121,24 +110,12 @@ export class ContainerClusterNode implements ManagedClusterNode {
         await this.#create();
       }
       await this.#run();
-      try {
-        await waitUntilReady({
-          httpAddress: this.address,
-          token: this.#spec.token,
-          timeoutMs: READY_TIMEOUT_MS,
-        });
-      } catch (error) {
-        throw new Error(
-          `consulkit/testing: ${this.name} did not come back: ${(error as Error).message}\n` +
-            `--- last agent output ---\n${this.outputTail()}`,
-          { cause: error },
-        );
-      }
+      await this.waitUntilBack(this.address, this.#spec.token);
     });
   }
 
   freeze(): Promise<void> {
-    return this.#serial(async () => {
+    return this.serial(async () => {
       this.#expect('running', 'freeze');
       await docker(['pause', this.container]);
       this.#state = 'frozen';
@@ -146,7 +123,7 @@ export class ContainerClusterNode implements ManagedClusterNode {
   }
 
   thaw(): Promise<void> {
-    return this.#serial(async () => {
+    return this.serial(async () => {
       this.#expect('frozen', 'thaw');
       await docker(['unpause', this.container]);
       this.#state = 'running';
@@ -154,7 +131,7 @@ export class ContainerClusterNode implements ManagedClusterNode {
   }
 
   isolate(): Promise<void> {
-    return this.#serial(async () => {
+    return this.serial(async () => {
       if (this.#isolated) return;
       // Packets to its cluster address now go nowhere (no interface answers ARP for it) and
       // its own packets find no route into the internal network: a silent partition.
@@ -165,7 +142,7 @@ export class ContainerClusterNode implements ManagedClusterNode {
   }
 
   heal(): Promise<void> {
-    return this.#serial(async () => {
+    return this.serial(async () => {
       if (!this.#isolated) return;
       await this.#connect();
       this.#isolated = false;
@@ -173,29 +150,9 @@ export class ContainerClusterNode implements ManagedClusterNode {
     });
   }
 
-  delay(ms: number): void {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw new ValidationError('ms', `delay must be a finite number of milliseconds ≥ 0, not ${String(ms)}`);
-    }
-    this.#relay.setDelay(ms);
-  }
-
-  undelay(): void {
-    this.#relay.setDelay(0);
-  }
-
   /** Removes the container, stops following its output, closes the relay; errors are collected. */
   async dispose(): Promise<unknown[]> {
-    const errors: unknown[] = [];
-    // The queue never rejects (#serial keeps failures for the caller of each fault).
-    await this.#queue;
-    for (const step of [() => this.#remove(), () => this.#relay.close()]) {
-      try {
-        await step();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
+    const errors = await this.disposeSteps([() => this.#remove()]);
     for (const follower of this.#followers) follower.kill('SIGKILL');
     return errors;
   }
@@ -295,11 +252,5 @@ export class ContainerClusterNode implements ManagedClusterNode {
     if (this.#state !== state) {
       throw new Error(`consulkit/testing: cannot ${action} ${this.name}: it is ${this.#state}`);
     }
-  }
-
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
   }
 }

@@ -4,11 +4,11 @@
  * for Serf and RPC, and to the default bridge for its HTTP API, published on the host.
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_FILE, EXTRA_CONFIG_FILE } from './backend.js';
-import { trackDir, trackExitHook, untrackDir } from './cleanup.js';
+import { trackDir, trackExitHook } from './cleanup.js';
 import { spawnSync } from 'node:child_process';
 import { renderClusterNodeConfig } from './cluster-config.js';
 import { CONTAINER_PORTS, ContainerClusterNode } from './cluster-container-node.js';
@@ -21,16 +21,13 @@ import {
   sweepStaleClusterResources,
 } from './cluster-docker.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
-import { RunningCluster, waitForDatacenter } from './cluster-running.js';
+import { clusterCleanup, clusterRoles, DATACENTER, formCluster, startWithCleanup } from './cluster-start.js';
 import type { Cluster } from './cluster-types.js';
 import { startDelayRelay } from './delay-relay.js';
 import { resolveConsulImage } from './docker.js';
 import { pidAlive } from './loopback-claims.js';
-import { allocatePort, releasePorts } from './ports.js';
+import { allocatePort } from './ports.js';
 import { resolvePublishedHost } from './published-host.js';
-import { agentVersion } from './ready.js';
-
-const DATACENTER = 'dc1';
 
 /** A created cluster network and the addresses its nodes get. */
 interface ClusterNetwork {
@@ -103,25 +100,24 @@ export async function startContainerCluster(
   let network: ClusterNetwork | undefined;
   let forgetNetworkHook: (() => void) | undefined;
 
-  const cleanup = async (): Promise<void> => {
-    const errors = (await Promise.all(nodes.map((node) => node.dispose()))).flat();
-    if (network !== undefined) {
+  const cleanup = clusterCleanup({
+    nodes,
+    ports,
+    workDir,
+    releaseBackend: async () => {
+      if (network === undefined) return [];
       try {
         await docker(['network', 'rm', network.name]);
         forgetNetworkHook?.();
+        return [];
       } catch (error) {
         // The exit hook tries again.
-        errors.push(error);
+        return [error];
       }
-    }
-    releasePorts(ports);
-    await rm(workDir, { recursive: true, force: true });
-    untrackDir(workDir);
-    if (errors.length > 0)
-      throw new AggregateError(errors, 'consulkit/testing: the cluster did not stop cleanly');
-  };
+    },
+  });
 
-  try {
+  return startWithCleanup(async () => {
     const networkName = `${clusterId}-lan`;
     // Registered before the network exists: a process killed during creation still removes it
     // (the exit hook runs after the containers are removed).
@@ -129,10 +125,7 @@ export async function startContainerCluster(
       spawnSync('docker', ['network', 'rm', networkName], { stdio: 'ignore', timeout: 20_000 });
     });
     network = await createClusterNetwork(networkName, labelArgs);
-    const roles = [
-      ...Array.from({ length: resolved.servers }, (_, i) => ({ role: 'server' as const, index: i + 1 })),
-      ...Array.from({ length: resolved.clients }, (_, i) => ({ role: 'client' as const, index: i + 1 })),
-    ];
+    const roles = clusterRoles(resolved);
     const serverIps = roles.flatMap((entry, i) => (entry.role === 'server' ? [network!.address(i)] : []));
     const retryJoin = serverIps.map((ip) => `${ip}:${CONTAINER_PORTS.serfLan}`);
     for (const [i, { role, index }] of roles.entries()) {
@@ -181,27 +174,11 @@ export async function startContainerCluster(
         ),
       );
     }
-    await Promise.all(nodes.map((node) => node.start()));
-    await waitForDatacenter(nodes, resolved.acl?.masterToken, resolved.timeoutMs);
-    const cluster = new RunningCluster('container', DATACENTER, nodes, resolved.acl?.masterToken, cleanup);
-    const leader = await cluster.leader();
-    const version = await agentVersion(nodes[0]!.address, resolved.acl?.masterToken);
-    log(
-      `container backend (${image}, consul ${version}) cluster ${clusterId}: ${resolved.servers} server(s), ` +
-        `${resolved.clients} client(s) on network ${network.name} (${network.subnet}), HTTP published on ` +
-        `${published.host}, leader ${leader.name}${resolved.acl === undefined ? '' : ' [acl]'} ` +
-        `started in ${Math.round(performance.now() - startedAt)} ms`,
-    );
-    return cluster;
-  } catch (error) {
-    try {
-      await cleanup();
-    } catch (cleanupError) {
-      throw new AggregateError(
-        [error, cleanupError],
-        `consulkit/testing: startCluster failed: ${(error as Error).message}`,
-      );
-    }
-    throw error;
-  }
+    return formCluster('container', nodes, resolved, cleanup, log, {
+      source: image,
+      clusterId,
+      where: `network ${network.name} (${network.subnet}), HTTP published on ${published.host}`,
+      startedAt,
+    });
+  }, cleanup);
 }

@@ -2,13 +2,12 @@
  * A cluster agent as tests see it: its process, the relay in front of its HTTP API and the
  * firewall rules of an isolation, behind the {@link ClusterNode} contract.
  */
-import { ValidationError } from '../errors.js';
 import type { AgentProcess } from './cluster-process.js';
 import type { ClusterNode, RestartOptions } from './cluster-types.js';
 import type { DelayRelay } from './delay-relay.js';
 import type { AppliedRules, FaultEndpoint } from './netfault.js';
 import { applyRules, isolationRuleSpecs, ruleComment } from './netfault.js';
-import { waitUntilReady } from './ready.js';
+import { RelayedClusterNode } from './cluster-node-base.js';
 
 /** What a node needs from its cluster. */
 export interface NodeContext {
@@ -27,29 +26,21 @@ export interface NodeIdentity {
   cgroupPath: string | undefined;
 }
 
-/** How long a (re)started agent may take to report a leader. */
-const READY_TIMEOUT_MS = 90_000;
-
 /** Implements {@link ClusterNode} for the binary backend. */
-export class BinaryClusterNode implements ClusterNode {
-  readonly name: string;
+export class BinaryClusterNode extends RelayedClusterNode implements ClusterNode {
   readonly role: 'server' | 'client';
   readonly ip: string;
   readonly address: string;
-  readonly proxyAddress: string;
   readonly ports: { readonly http: number; readonly serfLan: number; readonly server: number };
   readonly endpoint: FaultEndpoint;
   readonly #identity: NodeIdentity;
   readonly #process: AgentProcess;
-  readonly #relay: DelayRelay;
   readonly #context: NodeContext;
   #isolation: AppliedRules | undefined;
-  /** Serialises faults on one node: a restart racing a freeze would signal a dead pid. */
-  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(identity: NodeIdentity, process: AgentProcess, relay: DelayRelay, context: NodeContext) {
+    super(identity.name, relay);
     this.#identity = identity;
-    this.name = identity.name;
     this.role = identity.role;
     this.ip = identity.ip;
     this.ports = {
@@ -59,9 +50,7 @@ export class BinaryClusterNode implements ClusterNode {
     };
     this.endpoint = { ip: identity.ip, ports: identity.ports };
     this.address = `http://${identity.ip}:${identity.ports.http}`;
-    this.proxyAddress = `http://${relay.hostPort}`;
     this.#process = process;
-    this.#relay = relay;
     this.#context = context;
   }
 
@@ -80,11 +69,11 @@ export class BinaryClusterNode implements ClusterNode {
 
   /** First start: spawn only; the cluster waits for the whole datacenter at once. */
   start(): Promise<void> {
-    return this.#serial(() => this.#process.spawn(false));
+    return this.serial(() => this.#process.spawn(false));
   }
 
   kill(): Promise<void> {
-    return this.#serial(async () => {
+    return this.serial(async () => {
       this.#process.ring.add('--- kill ---');
       await this.#process.kill();
     });
@@ -92,37 +81,24 @@ export class BinaryClusterNode implements ClusterNode {
 
   restart(options: RestartOptions = {}): Promise<void> {
     const keepData = options.keepData ?? true;
-    return this.#serial(async () => {
+    return this.serial(async () => {
       this.#process.ring.add(`--- restart (${keepData ? 'data kept' : 'state lost'}) ---`);
       await this.#process.kill();
       await this.#process.spawn(!keepData);
-      try {
-        await waitUntilReady({
-          httpAddress: this.address,
-          token: this.#context.token,
-          timeoutMs: READY_TIMEOUT_MS,
-          deadReason: () => this.#process.exitInfo,
-        });
-      } catch (error) {
-        throw new Error(
-          `consulkit/testing: ${this.name} did not come back: ${(error as Error).message}\n` +
-            `--- last agent output ---\n${this.outputTail()}`,
-          { cause: error },
-        );
-      }
+      await this.waitUntilBack(this.address, this.#context.token, () => this.#process.exitInfo);
     });
   }
 
   freeze(): Promise<void> {
-    return this.#serial(async () => this.#process.freeze());
+    return this.serial(async () => this.#process.freeze());
   }
 
   thaw(): Promise<void> {
-    return this.#serial(async () => this.#process.thaw());
+    return this.serial(async () => this.#process.thaw());
   }
 
   isolate(): Promise<void> {
-    return this.#serial(async () => {
+    return this.serial(async () => {
       if (this.#isolation !== undefined) return;
       const specs = isolationRuleSpecs(
         this.endpoint,
@@ -136,7 +112,7 @@ export class BinaryClusterNode implements ClusterNode {
   }
 
   heal(): Promise<void> {
-    return this.#serial(async () => {
+    return this.serial(async () => {
       const isolation = this.#isolation;
       if (isolation === undefined) return;
       await isolation.remove();
@@ -145,42 +121,14 @@ export class BinaryClusterNode implements ClusterNode {
     });
   }
 
-  delay(ms: number): void {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw new ValidationError('ms', `delay must be a finite number of milliseconds ≥ 0, not ${String(ms)}`);
-    }
-    this.#relay.setDelay(ms);
-  }
-
-  undelay(): void {
-    this.#relay.setDelay(0);
-  }
-
   /** Kills the agent, heals, closes the relay. Errors of every step are collected, not dropped. */
-  async dispose(): Promise<unknown[]> {
-    const errors: unknown[] = [];
-    // The queue never rejects (#serial keeps failures for the caller of each fault).
-    await this.#queue;
-    for (const step of [
+  dispose(): Promise<unknown[]> {
+    return this.disposeSteps([
       () => this.#process.kill(),
       async () => {
         await this.#isolation?.remove();
         this.#isolation = undefined;
       },
-      () => this.#relay.close(),
-    ]) {
-      try {
-        await step();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    return errors;
-  }
-
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
+    ]);
   }
 }
