@@ -41,90 +41,75 @@ function indent(text: string): string {
     .join('\n');
 }
 
+/** A titled, indented table, or `(none)` when there are no rows. */
+function tableSection(
+  title: string,
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  return section(title, rows.length === 0 ? undefined : indent(table(header, rows)));
+}
+
 /** The report as text: locks, semaphores, elections, services. */
 export function formatStatus(report: StatusReport, options: { services: boolean }): string {
   const parts: string[] = [];
   parts.push(
-    section(
+    tableSection(
       'LOCKS',
-      report.locks.length === 0
-        ? undefined
-        : indent(
-            table(
-              ['KEY', 'HOLDER SESSION', 'NODE', 'VALUE', 'AGE', 'SESSION NAME'],
-              report.locks.map((lock) => [
-                lock.key,
-                lock.holder?.session ?? '(free)',
-                lock.holder?.node ?? '-',
-                shown(lock.holder?.value ?? ''),
-                age(lock.holder),
-                shown(lock.holder?.sessionName ?? '', 100),
-              ]),
-            ),
-          ),
+      ['KEY', 'HOLDER SESSION', 'NODE', 'VALUE', 'AGE', 'SESSION NAME'],
+      report.locks.map((lock) => [
+        lock.key,
+        lock.holder?.session ?? '(free)',
+        lock.holder?.node ?? '-',
+        shown(lock.holder?.value ?? ''),
+        age(lock.holder),
+        shown(lock.holder?.sessionName ?? '', 100),
+      ]),
     ),
   );
   parts.push(
-    section(
+    tableSection(
       'SEMAPHORES',
-      report.semaphores.length === 0
-        ? undefined
-        : indent(
-            table(
-              ['PREFIX', 'HELD', 'HOLDER SESSION', 'NODE', 'VALUE', 'AGE'],
-              report.semaphores.flatMap((semaphore) => {
-                const held = semaphore.problem ?? `${semaphore.holders.length}/${semaphore.limit ?? '?'}`;
-                if (semaphore.holders.length === 0) return [[semaphore.prefix, held, '-', '-', '', '-']];
-                return semaphore.holders.map((holder, index) => [
-                  index === 0 ? semaphore.prefix : '',
-                  index === 0 ? held : '',
-                  holder.session,
-                  holder.node ?? '-',
-                  shown(holder.value),
-                  age(holder),
-                ]);
-              }),
-            ),
-          ),
+      ['PREFIX', 'HELD', 'HOLDER SESSION', 'NODE', 'VALUE', 'AGE'],
+      report.semaphores.flatMap((semaphore) => {
+        const held = semaphore.problem ?? `${semaphore.holders.length}/${semaphore.limit ?? '?'}`;
+        if (semaphore.holders.length === 0) return [[semaphore.prefix, held, '-', '-', '', '-']];
+        return semaphore.holders.map((holder, index) => [
+          index === 0 ? semaphore.prefix : '',
+          index === 0 ? held : '',
+          holder.session,
+          holder.node ?? '-',
+          shown(holder.value),
+          age(holder),
+        ]);
+      }),
     ),
   );
   parts.push(
-    section(
+    tableSection(
       'ELECTIONS',
-      report.elections.length === 0
-        ? undefined
-        : indent(
-            table(
-              ['KEY', 'LEADER', 'NODE', 'SESSION', 'AGE'],
-              report.elections.map((election) => [
-                election.key,
-                shown(election.leader?.value ?? '(none)'),
-                election.leader?.node ?? '-',
-                election.leader?.session ?? '-',
-                age(election.leader),
-              ]),
-            ),
-          ),
+      ['KEY', 'LEADER', 'NODE', 'SESSION', 'AGE'],
+      report.elections.map((election) => [
+        election.key,
+        shown(election.leader?.value ?? '(none)'),
+        election.leader?.node ?? '-',
+        election.leader?.session ?? '-',
+        age(election.leader),
+      ]),
     ),
   );
   if (options.services) {
     parts.push(
-      section(
+      tableSection(
         'SERVICES',
-        report.services.length === 0
-          ? undefined
-          : indent(
-              table(
-                ['SERVICE', 'INSTANCES', 'PASSING', 'WARNING', 'CRITICAL'],
-                report.services.map((service) => [
-                  service.name,
-                  String(service.instances.length),
-                  String(service.passing),
-                  String(service.warning),
-                  String(service.critical),
-                ]),
-              ),
-            ),
+        ['SERVICE', 'INSTANCES', 'PASSING', 'WARNING', 'CRITICAL'],
+        report.services.map((service) => [
+          service.name,
+          String(service.instances.length),
+          String(service.passing),
+          String(service.warning),
+          String(service.critical),
+        ]),
       ),
     );
   }
