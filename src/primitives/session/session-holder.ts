@@ -12,6 +12,7 @@ import { Acquisition, stopKeeper } from './acquisition.js';
 import type { HeldContext, SessionAlgorithm } from './session-algorithm.js';
 import type { AcquireOptions, TryAcquireOptions } from './session-options.js';
 import { Term } from './term-monitor.js';
+import { beginLocalRelease, localReleasesAnnounced } from './local-releases.js';
 
 /** An acquisition in progress, for a `release()` that cancels it. */
 interface Acquiring {
@@ -35,6 +36,11 @@ export class SessionHolder<W> {
   readonly #releases = new Set<Promise<void>>();
   #cleanup: Promise<void> | undefined;
   #closed = false;
+
+  /** The key (or prefix) of this primitive, as releases in flight in this process are known. */
+  get #localKey(): string {
+    return `${this.#context.kind}:${this.#context.target}`;
+  }
 
   constructor(context: HeldContext, algorithm: SessionAlgorithm<W>, resource: { close(): Promise<void> }) {
     this.#context = context;
@@ -156,6 +162,7 @@ export class SessionHolder<W> {
     let releaseFailure: unknown;
     let destroyFailure: unknown;
     let announced = false;
+    const local = beginLocalRelease(this.#localKey);
     try {
       await this.#algorithm.releaseHeld(term.keeper.id);
       // Consul confirmed it: from here another holder may take it, so say so before that.
@@ -163,6 +170,10 @@ export class SessionHolder<W> {
       announced = true;
     } catch (error) {
       releaseFailure = error;
+    } finally {
+      // A local acquisition that won meanwhile waits for this; the failure path announces
+      // later, but that is no reason to hold another holder back.
+      local.announced();
     }
     try {
       await term.keeper.stop();
@@ -223,6 +234,7 @@ export class SessionHolder<W> {
       const acquiring = watch;
       watch = undefined;
       await acquiring.close();
+      await localReleasesAnnounced(this.#localKey);
       if (this.#closed || cancel.signal.aborted) {
         // Released or closed meanwhile: the cleanup below gives it back cleanly (destroying
         // the session alone would put a lock-delay on it).
