@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { hostname } from 'node:os';
-import { FAST_FAILOVER, type Consul, type Election, type ElectionOptions } from '../index.js';
+import { type Consul, type Election, type ElectionOptions } from '../index.js';
 import { Child, exitCodeOf, onSignals } from './child.js';
 import {
   abortOf,
@@ -19,19 +19,20 @@ import {
   type CliCommand,
 } from './common.js';
 import { holderSessionName } from './holder.js';
-import { DEFAULT_GRACE } from './lock.js';
+import {
+  applySessionFlags,
+  DEFAULT_GRACE,
+  SESSION_CHILD_HELP,
+  SESSION_CHILD_OPTIONS,
+} from './session-flags.js';
 import { ValidationError } from '../index.js';
 
 const OPTIONS = {
+  ...SESSION_CHILD_OPTIONS,
   value: { type: 'string' },
   once: { type: 'boolean' },
   timeout: { type: 'string' },
   window: { type: 'string' },
-  'fast-failover': { type: 'boolean' },
-  ttl: { type: 'string' },
-  'lock-delay': { type: 'string' },
-  grace: { type: 'string' },
-  'pass-stdin': { type: 'boolean' },
 } as const;
 
 /** Default `--window` of `--once`: shorter than any cron period (a minute at least). */
@@ -64,9 +65,7 @@ Options:
                        period). Needs write access to <key>/last-run.
   --fast-failover      2 s heartbeat check and 1 s lock-delay: a crashed leader is replaced
                        within seconds instead of ~45 s
-  --ttl DUR            session TTL, 10s to 24h (default 15s)
-  --lock-delay DUR     session lock-delay, 0 to 60s (default 15s)
-  --grace DUR          time between SIGTERM and SIGKILL when stopping the command (default 5s)
+${SESSION_CHILD_HELP}
   --pass-stdin         give the command this process's stdin
 
 ${COMMON_HELP}
@@ -108,9 +107,7 @@ export const leaderCommand: CliCommand = defineCommand({
       value: values.value ?? `${host} pid ${process.pid}`,
       sessionName: holderSessionName('election', key, host),
     };
-    if (values['fast-failover']) Object.assign(options, FAST_FAILOVER);
-    if (values.ttl !== undefined) options.ttl = values.ttl;
-    if (values['lock-delay'] !== undefined) options.lockDelay = values['lock-delay'];
+    applySessionFlags(options, values);
     const consul = createClient(values, logger);
     const shutdown = new AbortController();
     let child: Child | undefined;

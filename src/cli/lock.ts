@@ -7,7 +7,6 @@
 import { hostname } from 'node:os';
 import {
   ConflictError,
-  FAST_FAILOVER,
   TimeoutError,
   ValidationError,
   type Lock,
@@ -28,21 +27,20 @@ import {
   type CliCommand,
 } from './common.js';
 import { holderSessionName } from './holder.js';
-
-/** `consul lock`'s grace period between SIGTERM and SIGKILL (its `lockKillGracePeriod`). */
-export const DEFAULT_GRACE = '5s';
+import {
+  applySessionFlags,
+  DEFAULT_GRACE,
+  SESSION_CHILD_HELP,
+  SESSION_CHILD_OPTIONS,
+} from './session-flags.js';
 
 const OPTIONS = {
+  ...SESSION_CHILD_OPTIONS,
   n: { type: 'string', short: 'n' },
   timeout: { type: 'string' },
-  'fast-failover': { type: 'boolean' },
   value: { type: 'string' },
   name: { type: 'string' },
-  ttl: { type: 'string' },
-  'lock-delay': { type: 'string' },
-  grace: { type: 'string' },
   'child-exit-code': { type: 'boolean' },
-  'pass-stdin': { type: 'boolean' },
 } as const;
 
 const HELP = `Usage: consulkit lock [options] <prefix> -- <command> [args...]
@@ -67,9 +65,7 @@ Options:
                        crashed holder is replaced within seconds instead of ~45 s
   --value TEXT         value of the lock key (or of this contender's key) while held
   --name TEXT          session name (default: says what holds it, where, and since when)
-  --ttl DUR            session TTL, 10s to 24h (default 15s)
-  --lock-delay DUR     session lock-delay, 0 to 60s (default 15s)
-  --grace DUR          time between SIGTERM and SIGKILL when stopping the command (default 5s)
+${SESSION_CHILD_HELP}
   --child-exit-code    exit 2 when the command exits non-zero
   --pass-stdin         give the command this process's stdin
 
@@ -122,10 +118,8 @@ export const lockCommand: CliCommand = defineCommand({
     const options: LockOptions = {
       sessionName: values.name ?? holderSessionName(limit === 1 ? 'lock' : 'semaphore', prefix, hostname()),
     };
-    if (values['fast-failover']) Object.assign(options, FAST_FAILOVER);
+    applySessionFlags(options, values);
     if (values.value !== undefined) options.value = values.value;
-    if (values.ttl !== undefined) options.ttl = values.ttl;
-    if (values['lock-delay'] !== undefined) options.lockDelay = values['lock-delay'];
     const consul = createClient(values, logger);
     try {
       // Built before anything is sent, so bad options are a usage error.
