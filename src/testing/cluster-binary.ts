@@ -3,17 +3,21 @@
  * binary bound to a loopback address of its own (127.0.1.x), with explicit ports and a temp
  * data folder; isolation through tagged iptables rules, freezes through SIGSTOP.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_FILE, EXTRA_CONFIG_FILE } from './backend.js';
 import { trackDir } from './cleanup.js';
-import { renderClusterNodeConfig } from './cluster-config.js';
 import { BinaryClusterNode } from './cluster-node.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
 import { AgentProcess } from './cluster-process.js';
-import { clusterCleanup, clusterRoles, DATACENTER, formCluster, startWithCleanup } from './cluster-start.js';
+import {
+  clusterCleanup,
+  clusterRoles,
+  formCluster,
+  startWithCleanup,
+  writeNodeConfig,
+} from './cluster-start.js';
 import type { Cluster } from './cluster-types.js';
 import { findConsulBinary } from './consul-bin.js';
 import { startDelayRelay } from './delay-relay.js';
@@ -96,23 +100,12 @@ export async function startBinaryCluster(
     for (const plan of plans) {
       const dir = join(workDir, plan.name);
       const configDir = join(dir, 'config');
-      await mkdir(configDir, { recursive: true });
-      await writeFile(
-        join(configDir, CONFIG_FILE),
-        renderClusterNodeConfig({
-          datacenter: DATACENTER,
-          nodeName: plan.name,
-          nodeId: randomUUID(),
-          role: plan.role,
-          ip: plan.ip,
-          ports: plan.ports,
-          serverCount: resolved.servers,
-          retryJoin,
-          raftMultiplier: resolved.raftMultiplier,
-          acl: resolved.acl,
-        }),
+      await writeNodeConfig(
+        configDir,
+        { nodeName: plan.name, role: plan.role, ip: plan.ip, ports: plan.ports, retryJoin },
+        resolved,
+        hcl,
       );
-      if (hcl !== undefined) await writeFile(join(configDir, EXTRA_CONFIG_FILE), hcl);
       const cgroup = createNodeCgroup(`${CGROUP_PREFIX}${process.pid}-${plan.name}`);
       if (cgroup === undefined && !cgroupFallbackLogged) {
         cgroupFallbackLogged = true;

@@ -3,14 +3,12 @@
  * (resolved as for `startConsul`), joined to an internal Docker network of its own cluster
  * for Serf and RPC, and to the default bridge for its HTTP API, published on the host.
  */
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_FILE, EXTRA_CONFIG_FILE } from './backend.js';
 import { trackDir, trackExitHook } from './cleanup.js';
 import { spawnSync } from 'node:child_process';
-import { renderClusterNodeConfig } from './cluster-config.js';
 import { CONTAINER_PORTS, ContainerClusterNode } from './cluster-container-node.js';
 import type { DockerCommandError } from './cluster-docker.js';
 import {
@@ -21,7 +19,13 @@ import {
   sweepStaleClusterResources,
 } from './cluster-docker.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
-import { clusterCleanup, clusterRoles, DATACENTER, formCluster, startWithCleanup } from './cluster-start.js';
+import {
+  clusterCleanup,
+  clusterRoles,
+  formCluster,
+  startWithCleanup,
+  writeNodeConfig,
+} from './cluster-start.js';
 import type { Cluster } from './cluster-types.js';
 import { startDelayRelay } from './delay-relay.js';
 import { resolveConsulImage } from './docker.js';
@@ -133,25 +137,20 @@ export async function startContainerCluster(
       const ip = network.address(i);
       const source = join(workDir, name);
       const configDir = join(source, 'consulkit', 'config');
-      await mkdir(configDir, { recursive: true });
-      await writeFile(
-        join(configDir, CONFIG_FILE),
-        renderClusterNodeConfig({
-          datacenter: DATACENTER,
+      await writeNodeConfig(
+        configDir,
+        {
           nodeName: name,
-          nodeId: randomUUID(),
           role,
           ip,
           bindAddr: '0.0.0.0',
           clientAddr: '0.0.0.0',
           ports: { ...CONTAINER_PORTS },
-          serverCount: resolved.servers,
           retryJoin,
-          raftMultiplier: resolved.raftMultiplier,
-          acl: resolved.acl,
-        }),
+        },
+        resolved,
+        hcl,
       );
-      if (hcl !== undefined) await writeFile(join(configDir, EXTRA_CONFIG_FILE), hcl);
       const hostPort = await allocatePort();
       ports.push(hostPort);
       const relay = await startDelayRelay(published.host, hostPort);

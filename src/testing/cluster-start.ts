@@ -3,8 +3,13 @@
  * release of what a cluster holds, the clean-up when a start fails, and forming the
  * datacenter with its start log line.
  */
-import { rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CONFIG_FILE, EXTRA_CONFIG_FILE } from './backend.js';
 import { untrackDir } from './cleanup.js';
+import type { ClusterNodeConfigInput } from './cluster-config.js';
+import { renderClusterNodeConfig } from './cluster-config.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
 import type { ManagedClusterNode } from './cluster-running.js';
 import { RunningCluster, waitForDatacenter } from './cluster-running.js';
@@ -27,6 +32,37 @@ export function clusterRoles(resolved: ResolvedClusterOptions): NodeRole[] {
     ...Array.from({ length: resolved.servers }, (_, i) => ({ role: 'server' as const, index: i + 1 })),
     ...Array.from({ length: resolved.clients }, (_, i) => ({ role: 'client' as const, index: i + 1 })),
   ];
+}
+
+/** What differs between the nodes of a cluster; the rest of their config comes from the options. */
+export type NodeConfigFacts = Pick<
+  ClusterNodeConfigInput,
+  'nodeName' | 'role' | 'ip' | 'bindAddr' | 'clientAddr' | 'ports' | 'retryJoin'
+>;
+
+/**
+ * Writes one node's config folder: the harness's config (with a fresh node ID) and, when
+ * given, the caller's extra HCL in the later file.
+ */
+export async function writeNodeConfig(
+  configDir: string,
+  facts: NodeConfigFacts,
+  resolved: ResolvedClusterOptions,
+  hcl: string | undefined,
+): Promise<void> {
+  await mkdir(configDir, { recursive: true });
+  await writeFile(
+    join(configDir, CONFIG_FILE),
+    renderClusterNodeConfig({
+      ...facts,
+      datacenter: DATACENTER,
+      nodeId: randomUUID(),
+      serverCount: resolved.servers,
+      raftMultiplier: resolved.raftMultiplier,
+      acl: resolved.acl,
+    }),
+  );
+  if (hcl !== undefined) await writeFile(join(configDir, EXTRA_CONFIG_FILE), hcl);
 }
 
 /** What a cluster holds besides its backend's own resources. */
