@@ -100,6 +100,8 @@ export interface ProbeResult {
 
 /** A running probe. */
 export interface Probe {
+  /** Requests started so far (the loop keeps running). */
+  readonly requests: number;
   /** Stops the loop; resolves once the request in flight has finished. */
   stop(): Promise<ProbeResult>;
 }
@@ -136,6 +138,9 @@ export function startProbe(httpAddress: string, path: string, intervalMs = 200, 
     }
   })();
   return {
+    get requests() {
+      return result.requests;
+    },
     async stop() {
       stopped = true;
       await loop;

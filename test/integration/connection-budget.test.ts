@@ -121,6 +121,9 @@ async function runBudget(protocol: 'http' | 'https'): Promise<void> {
       90_000,
       100,
     );
+    // The other client must have been measured for a while with every watch open: a fast
+    // run can deliver everything within a second, before the probe made enough requests.
+    await waitFor('the other client made 10 requests', () => probe.requests >= 10, 30_000, 50);
   } finally {
     sampling = false;
     await sampler;
@@ -135,7 +138,7 @@ async function runBudget(protocol: 'http' | 'https'): Promise<void> {
     expect(maxPools.streams).toBeGreaterThan(50);
   }
   expect(consul.stats().connections).toBeLessThanOrEqual(budget);
-  expect(other.requests).toBeGreaterThan(5);
+  expect(other.requests).toBeGreaterThanOrEqual(10);
   expect(other).toMatchObject({ failed: 0 });
   // No log flood: nothing went wrong, so nothing is logged.
   expect(lines.filter((line) => line.level >= 40)).toEqual([]);
