@@ -3,8 +3,27 @@
  *
  * @packageDocumentation
  */
-import { Pool } from 'undici';
+import { Client, Pool, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+
+/**
+ * Makes one connection (an undici `Client`) of a pool: given to the pool as its `factory`,
+ * so that {@link RenewablePool.stats} can count the requests running on each connection.
+ */
+export type ConnectionFactory = (origin: URL, options: object) => Dispatcher;
+
+/** Connections, running and queued requests of a {@link RenewablePool}. */
+export interface RenewablePoolStats {
+  connected: number;
+  running: number;
+  queued: number;
+  /**
+   * Requests running on each open connection (h2 streams), most first. Counted on the
+   * connections made through the {@link ConnectionFactory} only; empty when the pool was
+   * created without it.
+   */
+  runningPerConnection: number[];
+}
 
 /**
  * A {@link Pool} behind a handle that {@link RenewablePool.renew} can replace. A request that
@@ -17,7 +36,15 @@ import type { Logger } from 'pino';
  */
 export class RenewablePool {
   #current: Pool;
-  readonly #create: () => Pool;
+  readonly #create: (factory: ConnectionFactory) => Pool;
+  /** Every connection made by the factory and not yet closed or dropped by its pool. */
+  readonly #clients = new Set<Client>();
+  readonly #factory: ConnectionFactory = (origin, options) => {
+    // The options are the pool's own, as its default factory passes them on.
+    const client = new Client(origin, options as Client.Options);
+    this.#clients.add(client);
+    return client;
+  };
   readonly #logger: Logger;
   readonly #name: string;
   readonly #retiring = new Set<Pool>();
@@ -29,12 +56,19 @@ export class RenewablePool {
    *   finish: the blocking pool's requests are long polls, and leaving them running on the
    *   old connections while the new pool opens more would break the connection budget (the
    *   watches retry on the new pool)
+   * @param create - makes a pool; passing it the {@link ConnectionFactory} as undici's
+   *   `factory` option lets {@link RenewablePool.stats} count requests per connection
    */
-  constructor(name: string, create: () => Pool, logger: Logger, cutOnRenew = false) {
+  constructor(
+    name: string,
+    create: (factory: ConnectionFactory) => Pool,
+    logger: Logger,
+    cutOnRenew = false,
+  ) {
     this.#name = name;
     this.#create = create;
     this.#logger = logger;
-    this.#current = create();
+    this.#current = this.#open();
     this.#cutOnRenew = cutOnRenew;
   }
 
@@ -49,7 +83,7 @@ export class RenewablePool {
   }
 
   /** Connections, running and queued requests, across the current pool and those still draining. */
-  stats(): { connected: number; running: number; queued: number } {
+  stats(): RenewablePoolStats {
     let connected = this.#current.stats.connected;
     let running = this.#current.stats.running;
     let queued = this.#current.stats.queued;
@@ -58,7 +92,22 @@ export class RenewablePool {
       running += pool.stats.running;
       queued += pool.stats.queued;
     }
-    return { connected, running, queued };
+    const runningPerConnection: number[] = [];
+    for (const client of this.#clients) {
+      if (client.closed || client.destroyed) this.#clients.delete(client);
+      else if (client.stats.connected) runningPerConnection.push(client.stats.running);
+    }
+    runningPerConnection.sort((a, b) => b - a);
+    return { connected, running, queued, runningPerConnection };
+  }
+
+  #open(): Pool {
+    const pool = this.#create(this.#factory);
+    // A pool drops a connection that failed to connect without closing it: forget it too.
+    pool.on('connectionError', (_origin, targets) => {
+      for (const target of targets) if (target instanceof Client) this.#clients.delete(target);
+    });
+    return pool;
   }
 
   /**
@@ -69,7 +118,7 @@ export class RenewablePool {
   renew(suspect: Pool): void {
     if (suspect !== this.#current) return;
     this.#renewals++;
-    this.#current = this.#create();
+    this.#current = this.#open();
     this.#retiring.add(suspect);
     this.#logger.debug(
       { pool: this.#name },

@@ -46,6 +46,13 @@ export interface PoolStats {
   queued: number;
   /** Over h2: requests running per open connection (streams), on average; else 1 or 0. */
   streamsPerConnection: number;
+  /**
+   * Requests running on the busiest open connection (over h2, its streams: an average hides
+   * one connection near Consul's limit of 250 while others idle); 0 with none running.
+   */
+  maxStreamsPerConnection: number;
+  /** Requests running on each open connection (streams over h2), busiest first. */
+  streamsByConnection: number[];
 }
 
 /** Counters the transport keeps, for diagnostics, tests and benchmarks. */
@@ -160,7 +167,7 @@ export class Transport {
     // connection until it is idle.
     this.shortPool = new RenewablePool(
       'short',
-      () => new Pool(config.origin, { ...common, connections: config.connections }),
+      (factory) => new Pool(config.origin, { ...common, connections: config.connections, factory }),
       logger,
     );
     // The blocking pool is capped: undici never opens more than `connections` sockets, even
@@ -170,9 +177,10 @@ export class Transport {
     // long poll never queues inside nghttp2.
     this.blockingPool = new RenewablePool(
       'blocking',
-      () =>
+      (factory) =>
         new Pool(config.origin, {
           ...common,
+          factory,
           connections: config.blockingConnections,
           ...(config.blockingH2 && { allowH2: true, pipelining: H2_STREAMS_PER_CONNECTION }),
         }),
@@ -221,6 +229,8 @@ export class Transport {
           running: a.running,
           queued: a.queued,
           streamsPerConnection: a.connected === 0 ? 0 : Math.min(1, a.running / a.connected),
+          maxStreamsPerConnection: a.runningPerConnection[0] ?? 0,
+          streamsByConnection: a.runningPerConnection,
         },
         blocking: {
           protocol: h2 ? 'h2' : 'h1',
@@ -230,6 +240,8 @@ export class Transport {
           queued: b.queued,
           streamsPerConnection:
             b.connected === 0 ? 0 : h2 ? b.running / b.connected : Math.min(1, b.running / b.connected),
+          maxStreamsPerConnection: b.runningPerConnection[0] ?? 0,
+          streamsByConnection: b.runningPerConnection,
         },
       },
     };

@@ -65,7 +65,9 @@ async function runBudget(protocol: 'http' | 'https'): Promise<void> {
   const budget = protocol === 'https' ? 6 : 32;
 
   let maxConnections = 0;
-  const maxPools = { short: 0, blocking: 0, streams: 0 };
+  const maxPools = { short: 0, blocking: 0, streams: 0, busiestConnection: 0 };
+  // Samples where the per-connection counts disagree with the pool's own totals.
+  const perConnectionMismatches: unknown[] = [];
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
@@ -76,6 +78,18 @@ async function runBudget(protocol: 'http' | 'https'): Promise<void> {
       maxPools.short = Math.max(maxPools.short, pools.short.connections);
       maxPools.blocking = Math.max(maxPools.blocking, pools.blocking.connections);
       maxPools.streams = Math.max(maxPools.streams, pools.blocking.streamsPerConnection);
+      maxPools.busiestConnection = Math.max(
+        maxPools.busiestConnection,
+        pools.blocking.maxStreamsPerConnection,
+      );
+      const perConnection = pools.blocking.streamsByConnection;
+      const sum = perConnection.reduce((total, streams) => total + streams, 0);
+      if (
+        perConnection.length !== pools.blocking.connections ||
+        sum !== pools.blocking.running ||
+        pools.blocking.maxStreamsPerConnection !== Math.max(0, ...perConnection)
+      )
+        perConnectionMismatches.push(pools.blocking);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   })();
@@ -136,7 +150,15 @@ async function runBudget(protocol: 'http' | 'https'): Promise<void> {
     // Long polls share h2 connections: many streams on each.
     expect(consul.stats().pools.blocking.protocol).toBe('h2');
     expect(maxPools.streams).toBeGreaterThan(50);
+    // The busiest connection, not only the average, stays under the streams undici may open
+    // on one connection (200, below the 250 of Consul's Go h2 server).
+    expect(maxPools.busiestConnection).toBeGreaterThan(50);
+    expect(maxPools.busiestConnection).toBeLessThanOrEqual(200);
+  } else {
+    // HTTP/1.1 without pipelining: never more than one request on a connection.
+    expect(maxPools.busiestConnection).toBe(1);
   }
+  expect(perConnectionMismatches).toEqual([]);
   expect(consul.stats().connections).toBeLessThanOrEqual(budget);
   expect(other.requests).toBeGreaterThanOrEqual(10);
   expect(other).toMatchObject({ failed: 0 });
