@@ -2,6 +2,7 @@
  * Renders the HCL of one cluster agent (server or client). Pure, so the exact settings a
  * cluster runs with are unit-tested; the process backend only writes the result to a file.
  */
+import { renderAclBlock } from './acl-config.js';
 
 /** Ports of one agent, all explicit so a restart comes back on the same addresses. */
 export interface ClusterNodePorts {
@@ -74,17 +75,13 @@ export function renderClusterNodeConfig(input: ClusterNodeConfigInput): string {
   ];
   if (input.acl !== undefined) {
     lines.push(
-      'acl {',
-      '  enabled = true',
-      `  default_policy = ${quote(input.acl.defaultPolicy)}`,
-      '  enable_token_persistence = false',
-      '  tokens {',
-      // The master token only means something on servers; the agent token lets every agent
-      // register its own node and coordinates under default-deny.
-      ...(input.role === 'server' ? [`    master = ${quote(input.acl.masterToken)}`] : []),
-      `    agent = ${quote(input.acl.masterToken)}`,
-      '  }',
-      '}',
+      ...renderAclBlock({
+        defaultPolicy: input.acl.defaultPolicy,
+        // The master token only means something on servers; the agent token lets every agent
+        // register its own node and coordinates under default-deny.
+        masterToken: input.role === 'server' ? input.acl.masterToken : undefined,
+        agentToken: input.acl.masterToken,
+      }),
     );
   }
   return lines.join('\n') + '\n';

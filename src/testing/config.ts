@@ -2,6 +2,7 @@
  * Renders the agent configuration shared by both backends. Only settings that differ from
  * `-dev` defaults are written, so a test sees Consul's own behaviour unless it asks.
  */
+import { renderAclBlock } from './acl-config.js';
 
 /** What the generated HCL should switch on. */
 export interface AgentConfigInput {
@@ -19,26 +20,14 @@ const quote = (value: string): string => JSON.stringify(value);
 export function renderAgentConfig(input: AgentConfigInput): string {
   const lines: string[] = [`datacenter = ${quote(input.datacenter)}`];
   if (input.acl !== undefined) {
-    const { masterToken } = input.acl;
-    lines.push(
-      'acl {',
-      '  enabled = true',
-      `  default_policy = ${quote(input.acl.defaultPolicy)}`,
-      '  enable_token_persistence = false',
-    );
     // The agent token is the master token too, so the dev agent can still register its
     // own node and update coordinates under default-deny (otherwise the log fills with
     // "blocked by ACLs" warnings that hide real problems). Without a master token the
     // agent runs with no token until someone bootstraps and hands it one.
-    if (masterToken !== undefined) {
-      lines.push(
-        '  tokens {',
-        `    master = ${quote(masterToken)}`,
-        `    agent = ${quote(masterToken)}`,
-        '  }',
-      );
-    }
-    lines.push('}');
+    const { masterToken } = input.acl;
+    lines.push(
+      ...renderAclBlock({ defaultPolicy: input.acl.defaultPolicy, masterToken, agentToken: masterToken }),
+    );
   }
   if (input.tls !== undefined) {
     // verify_incoming_https rather than verify_incoming: only the HTTP API needs client
