@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Clients } from '../support/clients.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
 import { waitFor } from '../support/wait.js';
-import { alive, cli, cliResult, ConsulLock, runningPids, sleeper } from './support.js';
+import { ConsulLock } from '../support/consul-lock.js';
+import { alive, cli, cliResult, runningPids, sleeper } from './support.js';
 
 const clients = new Clients(sharedConsulAddress());
 afterAll(() => clients.closeAll());

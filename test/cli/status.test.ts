@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { uniqueName, uniquePrefix } from '../support/consul.js';
-import { cli, cliResult, ConsulLock, runningPids, sleeper } from './support.js';
+import { ConsulLock } from '../support/consul-lock.js';
+import { cli, cliResult, runningPids, sleeper } from './support.js';
 
 interface Report {
   locks: {

@@ -1,14 +1,12 @@
 /**
  * Spawns the `consulkit` CLI as a user would (`node --import tsx src/cli/main.ts …`) against
- * the shared test agent, and `consul lock` from the real Consul binary, for test/cli tests.
+ * the shared test agent, for test/cli tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach } from 'vitest';
-import { findConsulBinary } from '../../src/testing/index.js';
 import { sharedConsulAddress } from '../support/consul.js';
 import { killIfRunning, spawnTs, type TsChild } from '../support/child-process.js';
-import { waitFor } from '../support/wait.js';
 
 /** The CLI's entry point, run through tsx. */
 export const CLI = 'src/cli/main.ts';
@@ -20,11 +18,9 @@ export function cliEnv(extra: Record<string, string> = {}): Record<string, strin
 
 /** Children started by a test file, SIGKILLed after each test if still running. */
 const started: { child: ChildProcess; exited: Promise<unknown> }[] = [];
-const consulLocks: ConsulLock[] = [];
 const commandPids = new Set<number>();
 afterEach(async () => {
   await Promise.all(started.splice(0).map((child) => killIfRunning(child)));
-  for (const lock of consulLocks.splice(0)) lock.killGroup();
   for (const pid of commandPids) {
     if (alive(pid)) process.kill(pid, 'SIGKILL');
   }
@@ -77,63 +73,5 @@ export function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** A `consul lock` process (the real binary) whose child prints LOCKED, then sleeps. */
-export class ConsulLock {
-  readonly child: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<number | null>;
-
-  static async start(prefix: string, extra: string[] = []): Promise<ConsulLock> {
-    return new ConsulLock(await findConsulBinary(), prefix, extra);
-  }
-
-  private constructor(bin: string, prefix: string, extra: string[]) {
-    this.child = spawn(
-      bin,
-      [
-        'lock',
-        `-http-addr=${sharedConsulAddress()}`,
-        '-shell=false',
-        ...extra,
-        prefix,
-        'sh',
-        '-c',
-        'echo LOCKED; exec sleep 600',
-      ],
-      // Its own process group, so that cleanup can kill its child with it.
-      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-    );
-    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
-    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
-    consulLocks.push(this);
-  }
-
-  get locked(): boolean {
-    return this.stdout.includes('LOCKED');
-  }
-
-  waitLocked(timeoutMs = 20_000): Promise<true> {
-    return waitFor(`consul lock to hold (stderr: ${this.stderr})`, () => this.locked, timeoutMs);
-  }
-
-  /** Graceful stop: consul lock stops its child and releases. */
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
-    return this.exited;
-  }
-
-  /** SIGKILL to the whole process group (consul lock and its child). */
-  killGroup(): void {
-    if (this.child.pid === undefined) return;
-    try {
-      process.kill(-this.child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
   }
 }

@@ -4,96 +4,23 @@
  * consulkit semaphore and `consul lock -n N`, and mixing a lock with a semaphore on one
  * prefix is a conflict for both.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/index.js';
-import { findConsulBinary } from '../../src/testing/index.js';
 import { Clients } from '../support/clients.js';
 import { sharedConsulAddress, uniquePrefix } from '../support/consul.js';
-import { waitFor } from '../support/wait.js';
+import { ConsulLock } from '../support/consul-lock.js';
 
 const address = sharedConsulAddress();
 const clients = new Clients(address);
-let consulBin: string;
-const running = new Set<ConsulLock>();
-
-beforeAll(async () => {
-  consulBin = await findConsulBinary();
-});
-
-afterEach(async () => {
-  await Promise.all([...running].map((process) => process.kill()));
-});
-
 afterAll(() => clients.closeAll());
 
 const fast = { ttl: '10s', lockDelay: 0 } as const;
-
-/** A `consul lock` process whose child prints LOCKED once it runs (that is, once held). */
-class ConsulLock {
-  readonly child: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(prefix: string, extra: string[] = []) {
-    this.child = spawn(
-      consulBin,
-      [
-        'lock',
-        `-http-addr=${address}`,
-        '-shell=false',
-        ...extra,
-        prefix,
-        'sh',
-        '-c',
-        'echo LOCKED; exec sleep 600',
-      ],
-      // Its own process group, so that the child shell can be killed with it.
-      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-    );
-    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
-    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
-    running.add(this);
-  }
-
-  get locked(): boolean {
-    return this.stdout.includes('LOCKED');
-  }
-
-  waitLocked(timeoutMs = 15_000): Promise<true> {
-    return waitFor(`consul lock to hold (stderr: ${this.stderr})`, () => this.locked, timeoutMs);
-  }
-
-  /** Graceful stop: `consul lock` releases (no lock-delay), then exits. */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill('SIGTERM');
-    await this.exited;
-    running.delete(this);
-  }
-
-  /** For cleanup: SIGKILL to the whole group (consul lock and its child). */
-  async kill(): Promise<void> {
-    running.delete(this);
-    const pid = this.child.pid;
-    if (pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // The group is already gone.
-    }
-    await this.exited;
-  }
-}
 
 describe('interop: consulkit lock and `consul lock`', () => {
   it('consul lock waits while consulkit holds <prefix>/.lock, and gets it after the release', async () => {
     const prefix = uniquePrefix('interop-lock-a');
     const lock = await clients.create().lock(`${prefix}/.lock`, fast).acquire();
-    const cli = new ConsulLock(prefix);
+    const cli = await ConsulLock.start(prefix);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(cli.locked).toBe(false);
     await lock.release();
@@ -103,7 +30,7 @@ describe('interop: consulkit lock and `consul lock`', () => {
 
   it('consulkit waits while consul lock holds, and gets it after consul lock exits', async () => {
     const prefix = uniquePrefix('interop-lock-b');
-    const cli = new ConsulLock(prefix);
+    const cli = await ConsulLock.start(prefix);
     await cli.waitLocked();
     const lock = clients.create().lock(`${prefix}/.lock`, fast);
     expect(await lock.tryAcquire()).toBe(false);
@@ -120,14 +47,14 @@ describe('interop: consulkit lock and `consul lock`', () => {
 describe('interop: consulkit semaphore and `consul lock -n`', () => {
   it('shares the slots both ways', async () => {
     const prefix = uniquePrefix('interop-sem');
-    const first = new ConsulLock(prefix, ['-n=2']);
+    const first = await ConsulLock.start(prefix, ['-n=2']);
     await first.waitLocked();
     const mine = await clients
       .create()
       .semaphore(prefix, { limit: 2, ...fast })
       .acquire();
     // Both slots taken: a second consul lock and another consulkit contender wait.
-    const second = new ConsulLock(prefix, ['-n=2']);
+    const second = await ConsulLock.start(prefix, ['-n=2']);
     const other = clients.create().semaphore(prefix, { limit: 2, ...fast });
     expect(await other.tryAcquire()).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -148,7 +75,7 @@ describe('interop: consulkit semaphore and `consul lock -n`', () => {
 describe('interop: a lock and a semaphore on one prefix conflict', () => {
   it('consulkit semaphore on a prefix that consul lock (-n=1) holds: ConflictError', async () => {
     const prefix = uniquePrefix('interop-conflict-a');
-    const cli = new ConsulLock(prefix);
+    const cli = await ConsulLock.start(prefix);
     await cli.waitLocked();
     await expect(
       clients
@@ -165,9 +92,8 @@ describe('interop: a lock and a semaphore on one prefix conflict', () => {
       .create()
       .semaphore(prefix, { limit: 2, ...fast })
       .acquire();
-    const cli = new ConsulLock(prefix);
+    const cli = await ConsulLock.start(prefix);
     const code = await cli.exited;
-    running.delete(cli);
     expect(code).not.toBe(0);
     expect(cli.locked).toBe(false);
     expect(cli.stderr).toMatch(/does not match lock use/);
