@@ -123,7 +123,7 @@ export async function buildHealthReport(
     };
   }
   const now = performance.now();
-  const registrations = [...state.registrations.values()].map((record): RegistrationHealth => ({
+  const registrations = state.liveRegistrations().map((record): RegistrationHealth => ({
     serviceId: record.serviceId,
     lastHeartbeatAt: record.lastGoodDate.toISOString(),
     sinceLastHeartbeatMs: now - record.lastGoodAt,

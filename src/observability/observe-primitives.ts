@@ -27,6 +27,8 @@ export interface ObservedElection {
 export interface ObservedRegistration {
   /** The service instance ID. */
   readonly id: string;
+  /** False once `stop()` began: its heartbeat age is no longer reported, even if deregistering fails. */
+  readonly active: boolean;
   on(event: 'registered', listener: (event: { reason: string; serviceId: string }) => void): unknown;
   on(event: 'heartbeat', listener: () => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;

@@ -8,38 +8,34 @@
  */
 import {
   context,
-  metrics,
-  ProxyTracerProvider,
-  SpanKind,
   SpanStatusCode,
-  trace,
-  createNoopMeter,
   type Attributes,
   type MeterProvider,
-  type Observable,
   type ObservableCallback,
   type Span,
-  type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
 import { ConsulError, ConsulHttpError, ValidationError } from '../errors.js';
 import { publicPath } from '../transport/transport.js';
 import { channels, type RequestMessage } from './channels.js';
-import { createInstruments, type Instruments } from './instruments.js';
-import { ATTRIBUTES, INSTRUMENTATION_SCOPE } from './names.js';
-import { TrackedState, type HeldRecord } from './tracked-state.js';
+import type { Instruments } from './instruments.js';
+import { ATTRIBUTES } from './names.js';
+import { Providers } from './providers.js';
+import { RequestKinds, type RequestKind } from './request-kinds.js';
+import { TrackedState, type HeldRecord, type RegistrationOwner } from './tracked-state.js';
 
 /** Client options that choose where metrics and traces go. */
 export interface ObservabilityOptions {
   /**
    * Where metrics go. Default: the global one (`metrics.setGlobalMeterProvider`, which an
-   * OpenTelemetry SDK sets when it starts), read when the client is created; without any,
-   * nothing is recorded and nothing is allocated per request.
+   * OpenTelemetry SDK sets when it starts), read when the client is created and again every
+   * second, so an SDK started after the client is picked up within a second. Without any
+   * (or with the API's no-op), nothing is recorded and nothing is allocated per request.
    */
   meterProvider?: MeterProvider;
   /**
-   * Where spans go. Default: the global one (`trace.setGlobalTracerProvider`), read when the
-   * client is created; without any, no span is made.
+   * Where spans go. Default: the global one (`trace.setGlobalTracerProvider`), followed from
+   * the first request after it is set. Without any (or with the API's no-op), no span is made.
    */
   tracerProvider?: TracerProvider;
 }
@@ -48,22 +44,6 @@ export interface ObservabilityOptions {
 export interface TelemetryTarget {
   readonly address: string;
   readonly port: number | undefined;
-}
-
-const VERSION = '0.1.0';
-// The API's no-op singletons are not exported; these give their identity or class.
-const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
-const NOOP_METER_CLASS = createNoopMeter().constructor;
-
-function globalMeterProvider(): MeterProvider | undefined {
-  const provider = metrics.getMeterProvider();
-  return provider.getMeter(INSTRUMENTATION_SCOPE) instanceof NOOP_METER_CLASS ? undefined : provider;
-}
-
-function globalTracerProvider(): TracerProvider | undefined {
-  const provider = trace.getTracerProvider();
-  const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
-  return delegate === NOOP_TRACER_PROVIDER ? undefined : provider;
 }
 
 function checkProvider(provider: unknown, name: string, method: string): void {
@@ -104,80 +84,77 @@ export interface RequestObservation {
   readonly started: number;
   readonly span: Span | undefined;
   readonly message: RequestMessage | undefined;
-  readonly method: string;
-  readonly group: string;
-  readonly blocking: boolean;
+  /** Method, group and blocking flag, with the span options and attributes they share. */
+  readonly kind: RequestKind;
 }
 
 /** The facade. One per client. */
 export class Telemetry {
   /** State for `consul.healthReport()`. */
   readonly state = new TrackedState();
-  readonly #instruments: Instruments | undefined;
-  readonly #tracer: Tracer | undefined;
-  readonly #server: Attributes;
-  /** Observable callbacks registered, to remove on {@link Telemetry.close}. */
-  readonly #callbacks = new Map<ObservableCallback, Observable>();
+  readonly #providers: Providers;
+  readonly #kinds: RequestKinds;
 
   /** @throws ValidationError when a provider given is not one */
   constructor(options: ObservabilityOptions, target: TelemetryTarget) {
     checkProvider(options.meterProvider, 'meterProvider', 'getMeter');
     checkProvider(options.tracerProvider, 'tracerProvider', 'getTracer');
-    const meterProvider = options.meterProvider ?? globalMeterProvider();
-    const tracerProvider = options.tracerProvider ?? globalTracerProvider();
-    this.#instruments =
-      meterProvider === undefined
-        ? undefined
-        : createInstruments(meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION));
-    this.#tracer = tracerProvider?.getTracer(INSTRUMENTATION_SCOPE, VERSION);
-    this.#server = {
-      [ATTRIBUTES.serverAddress]: target.address,
-      ...(target.port !== undefined && { [ATTRIBUTES.serverPort]: target.port }),
-    };
+    this.#providers = new Providers(options.meterProvider, options.tracerProvider);
+    this.#kinds = new RequestKinds(
+      Object.freeze({
+        [ATTRIBUTES.serverAddress]: target.address,
+        ...(target.port !== undefined && { [ATTRIBUTES.serverPort]: target.port }),
+      }),
+    );
     this.#observeState();
   }
 
-  /** Whether metrics are recorded (a meter provider was given or set globally). */
+  /** Whether metrics are recorded now (a meter provider was given or set globally). */
   get metricsEnabled(): boolean {
-    return this.#instruments !== undefined;
+    return this.#providers.instruments !== undefined;
   }
 
-  /** Whether spans are made. */
+  /** Whether spans are made now. */
   get tracesEnabled(): boolean {
-    return this.#tracer !== undefined;
+    return this.#providers.tracer() !== undefined;
+  }
+
+  /** Reads the global providers again now instead of at the next periodic check. */
+  refreshGlobalProviders(): void {
+    this.#providers.refresh();
+  }
+
+  get #instruments(): Instruments | undefined {
+    return this.#providers.instruments;
   }
 
   // ---- transport ----------------------------------------------------------------------
 
   /**
    * A request attempt is about to be sent. Returns `undefined` (and allocates nothing) when
-   * no metric, span or channel subscriber would see it.
+   * no metric, span or channel subscriber would see it. Otherwise the only objects made are
+   * the observation and, when a tracer records, the span: names and attributes shared by
+   * every request of one kind are built once ({@link RequestKinds}).
    */
   requestStart(method: string, path: string, blocking: boolean): RequestObservation | undefined {
     const publish = channels.requestStart.hasSubscribers || channels.requestEnd.hasSubscribers;
-    if (this.#instruments === undefined && this.#tracer === undefined && !publish) return undefined;
-    // The legacy ACL endpoints carry a token in the path: it never leaves masked.
-    path = publicPath(path);
+    const tracer = this.#providers.tracer();
+    if (this.#providers.instruments === undefined && tracer === undefined && !publish) return undefined;
     const group = endpointGroup(path);
+    const kind = this.#kinds.get(method, group, blocking);
+    // Only the legacy ACL endpoints carry a token in the path: it never leaves masked.
+    const shown = group === 'acl' ? publicPath(path) : path;
     let span: Span | undefined;
-    if (this.#tracer !== undefined) {
-      span = this.#tracer.startSpan(`${method} consul.${group}`, {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          ...this.#server,
-          [ATTRIBUTES.httpMethod]: method,
-          [ATTRIBUTES.urlPath]: path,
-          [ATTRIBUTES.endpointGroup]: group,
-          [ATTRIBUTES.blocking]: blocking,
-        },
-      });
+    if (tracer !== undefined) {
+      span = tracer.startSpan(kind.spanName, kind.spanOptions);
+      if (span.isRecording()) span.setAttribute(ATTRIBUTES.urlPath, shown);
     }
     let message: RequestMessage | undefined;
     if (publish) {
-      message = { method, path, group, blocking };
+      message = { method, path: shown, group, blocking };
       if (channels.requestStart.hasSubscribers) channels.requestStart.publish(message);
     }
-    return { started: performance.now(), span, message, method, group, blocking };
+    return { started: performance.now(), span, message, kind };
   }
 
   /** The attempt ended: answered with `status`, or failed with `error`. */
@@ -187,8 +164,8 @@ export class Telemetry {
     if (status === undefined && error instanceof ConsulHttpError) status = error.status;
     const failed = error !== undefined;
     const type = failed ? errorType(error) : undefined;
-    const { span, message } = observation;
-    if (span !== undefined) {
+    const { span, message, kind } = observation;
+    if (span?.isRecording() === true) {
       if (status !== undefined) span.setAttribute(ATTRIBUTES.httpStatus, status);
       if (type !== undefined) {
         span.setAttribute(ATTRIBUTES.errorType, type);
@@ -197,24 +174,12 @@ export class Telemetry {
           message: error instanceof Error ? error.message : String(error),
         });
       }
-      span.end();
     }
+    span?.end();
     const instruments = this.#instruments;
     if (instruments !== undefined) {
-      const attributes: Attributes = {
-        ...this.#server,
-        [ATTRIBUTES.httpMethod]: observation.method,
-        [ATTRIBUTES.endpointGroup]: observation.group,
-        [ATTRIBUTES.blocking]: observation.blocking,
-      };
-      if (status !== undefined) attributes[ATTRIBUTES.httpStatus] = status;
-      if (type !== undefined) attributes[ATTRIBUTES.errorType] = type;
-      instruments.requestDuration.record(elapsedMs / 1000, attributes);
-      instruments.requests.add(1, {
-        [ATTRIBUTES.httpMethod]: observation.method,
-        [ATTRIBUTES.endpointGroup]: observation.group,
-        [ATTRIBUTES.outcome]: type ?? (status === 404 ? 'not_found' : 'ok'),
-      });
+      instruments.requestDuration.record(elapsedMs / 1000, kind.durationAttributes(status, type));
+      instruments.requests.add(1, kind.countAttributes(type ?? (status === 404 ? 'not_found' : 'ok')));
     }
     if (message !== undefined && channels.requestEnd.hasSubscribers) {
       if (status !== undefined) message.status = status;
@@ -239,7 +204,7 @@ export class Telemetry {
    * @param read - called at collection time; returns connections by pool name
    */
   observeConnections(read: () => Readonly<Record<string, number>>): void {
-    this.#observe(this.#instruments?.connections, (result) => {
+    this.#providers.observe('connections', (result) => {
       for (const [pool, count] of Object.entries(read())) result.observe(count, { [ATTRIBUTES.pool]: pool });
     });
   }
@@ -248,7 +213,7 @@ export class Telemetry {
 
   /** Reports the loops running now on every metric collection. */
   observeLoops(count: () => number): void {
-    this.#observe(this.#instruments?.watchLoops, (result) => result.observe(count()));
+    this.#providers.observe('watchLoops', (result) => result.observe(count()));
   }
 
   /** A watch loop's read of `query` (its description) answered. Ends its failure streak. */
@@ -338,7 +303,7 @@ export class Telemetry {
     fn: (signal: AbortSignal) => Promise<T> | T,
     hold: (body: (signal: AbortSignal) => Promise<T>) => Promise<T>,
   ): Promise<T> {
-    if (this.#instruments === undefined && this.#tracer === undefined)
+    if (this.#instruments === undefined && this.#providers.tracer() === undefined)
       return hold(async (signal) => fn(signal));
     const started = performance.now();
     let acquired = false;
@@ -423,7 +388,7 @@ export class Telemetry {
    * its Consul requests beneath it. Without a tracer, calls `body` directly.
    */
   inSpan<T>(name: string, key: string, fencingToken: bigint | undefined, body: () => Promise<T>): Promise<T> {
-    const tracer = this.#tracer;
+    const tracer = this.#providers.tracer();
     if (tracer === undefined) return body();
     const attributes: Attributes = { [ATTRIBUTES.key]: key };
     if (fencingToken !== undefined) attributes[ATTRIBUTES.fencingToken] = fencingToken.toString();
@@ -446,7 +411,7 @@ export class Telemetry {
   // ---- registration ---------------------------------------------------------------------
 
   /** `owner` registered `serviceId` with the agent (`initial`, `agent-forgot`, `agent-restarted`). */
-  registered(owner: object, serviceId: string, reason: string): void {
+  registered(owner: RegistrationOwner, serviceId: string, reason: string): void {
     const record = this.state.registrations.get(owner);
     const now = performance.now();
     if (record === undefined) {
@@ -473,7 +438,7 @@ export class Telemetry {
   }
 
   /** The agent accepted a heartbeat of `owner`. */
-  heartbeat(owner: object): void {
+  heartbeat(owner: RegistrationOwner): void {
     const record = this.state.registrations.get(owner);
     if (record === undefined) return;
     record.lastGoodAt = performance.now();
@@ -483,7 +448,7 @@ export class Telemetry {
   }
 
   /** A heartbeat or re-registration of `owner` failed (it is retried). */
-  registrationFailed(owner: object, error: unknown): void {
+  registrationFailed(owner: RegistrationOwner, error: unknown): void {
     const record = this.state.registrations.get(owner);
     if (record === undefined) return;
     record.failuresInARow++;
@@ -498,7 +463,7 @@ export class Telemetry {
   }
 
   /** `owner` deregistered; it leaves the report and the heartbeat-age gauge. */
-  deregistered(owner: object): void {
+  deregistered(owner: RegistrationOwner): void {
     this.state.registrations.delete(owner);
   }
 
@@ -526,43 +491,32 @@ export class Telemetry {
    * weakly: a balancer nobody references stops being reported once collected.
    */
   observeBalancer(service: string, balancer: PickableSource): void {
-    const instruments = this.#instruments;
-    if (instruments === undefined) return;
     const ref = new WeakRef(balancer);
     const callback: ObservableCallback = (result) => {
       const target = ref.deref();
       if (target === undefined) {
-        instruments.balancerInstances.removeCallback(callback);
-        this.#callbacks.delete(callback);
+        this.#providers.unobserve(callback);
         return;
       }
       result.observe(target.instances().length - target.ejected().length, { [ATTRIBUTES.service]: service });
     };
-    this.#observe(instruments.balancerInstances, callback);
+    this.#providers.observe('balancerInstances', callback);
   }
 
   /**
-   * Stops every observable callback of this client, so that a meter provider that outlives
-   * the client neither keeps it in memory nor reports it any more. Idempotent.
+   * Stops every observable callback of this client and the periodic read of the global
+   * providers, so that a meter provider that outlives the client neither keeps it in memory
+   * nor reports it any more. Idempotent.
    */
   close(): void {
-    for (const [callback, observable] of this.#callbacks) observable.removeCallback(callback);
-    this.#callbacks.clear();
-  }
-
-  #observe(observable: Observable | undefined, callback: ObservableCallback): void {
-    if (observable === undefined) return;
-    observable.addCallback(callback);
-    this.#callbacks.set(callback, observable);
+    this.#providers.close();
   }
 
   #observeState(): void {
-    const instruments = this.#instruments;
-    if (instruments === undefined) return;
-    this.#observe(instruments.watchFailing, (result) => result.observe(this.state.failingWatches.size));
-    this.#observe(instruments.heartbeatAge, (result) => {
+    this.#providers.observe('watchFailing', (result) => result.observe(this.state.failingWatches.size));
+    this.#providers.observe('heartbeatAge', (result) => {
       const now = performance.now();
-      for (const record of this.state.registrations.values()) {
+      for (const record of this.state.liveRegistrations()) {
         result.observe((now - record.lastGoodAt) / 1000, { [ATTRIBUTES.serviceId]: record.serviceId });
       }
     });

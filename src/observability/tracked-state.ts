@@ -37,12 +37,32 @@ export interface FailingWatchRecord {
   lastError: Error;
 }
 
+/** What owns a registration record: a `ServiceRegistration`, as far as the state needs it. */
+export interface RegistrationOwner {
+  /** False once stopping began; a registration without this property counts as active. */
+  readonly active?: boolean;
+}
+
 /**
  * The tracked state. Entries are keyed by the object that owns them (a lock, a registration,
  * a loop's description), so two locks on one key stay two entries.
  */
 export class TrackedState {
   readonly held = new Map<object, HeldRecord>();
-  readonly registrations = new Map<object, RegistrationRecord>();
+  readonly registrations = new Map<RegistrationOwner, RegistrationRecord>();
   readonly failingWatches = new Map<string, FailingWatchRecord>();
+
+  /**
+   * The registrations still active. One whose `stop()` began is dropped here even when its
+   * `deregistered` event never comes (a failed deregistration emits none): it sends no more
+   * heartbeats, so its heartbeat age would only grow and keep being reported for ever.
+   */
+  liveRegistrations(): RegistrationRecord[] {
+    const live: RegistrationRecord[] = [];
+    for (const [owner, record] of this.registrations) {
+      if (owner.active === false) this.registrations.delete(owner);
+      else live.push(record);
+    }
+    return live;
+  }
 }

@@ -3,6 +3,7 @@
  * collected on demand, and a tracer provider that keeps finished spans.
  */
 import {
+  AggregationTemporality,
   DataPointType,
   MeterProvider,
   MetricReader,
@@ -26,12 +27,22 @@ class MemoryReader extends MetricReader {
 
 /** Meter and tracer providers backed by memory. */
 export class MemoryTelemetry {
-  readonly reader = new MemoryReader();
-  readonly meterProvider = new MeterProvider({ readers: [this.reader] });
+  readonly reader: MemoryReader;
+  readonly meterProvider: MeterProvider;
   readonly spans = new InMemorySpanExporter();
   readonly tracerProvider = new BasicTracerProvider({
     spanProcessors: [new SimpleSpanProcessor(this.spans)],
   });
+
+  /**
+   * @param temporality - `cumulative` (the SDK's default: every series seen so far, on each
+   *   collection) or `delta` (only what was recorded or observed since the last collection)
+   */
+  constructor(temporality: 'cumulative' | 'delta' = 'cumulative') {
+    const chosen = temporality === 'delta' ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
+    this.reader = new MemoryReader({ aggregationTemporalitySelector: () => chosen });
+    this.meterProvider = new MeterProvider({ readers: [this.reader] });
+  }
 
   /** Every metric collected now, by name. */
   async metrics(): Promise<Map<string, MetricData>> {
