@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ValidationError } from './errors.js';
+import { checkOptionKeys, optionKeys } from './options-check.js';
 import { toMilliseconds, type Duration } from './duration.js';
 import { validateToken } from './transport/token.js';
 import type { ObservabilityOptions } from './observability/telemetry.js';
@@ -99,6 +100,54 @@ export interface ConsulOptions extends ObservabilityOptions {
   agentConnectionLimit?: number;
   /** Environment to read defaults from. Default `process.env`; pass `{}` to ignore the environment. */
   env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Every key of {@link TlsOptions}. */
+export const TLS_OPTION_KEYS = optionKeys<TlsOptions>()([
+  'ca',
+  'caFile',
+  'cert',
+  'certFile',
+  'key',
+  'keyFile',
+  'serverName',
+  'rejectUnauthorized',
+]);
+
+/** Every key of {@link RetryOptions}. */
+export const RETRY_OPTION_KEYS = optionKeys<RetryOptions>()(['retries', 'minDelay', 'maxDelay']);
+
+/** Every key of {@link ConsulOptions}, the observability ones included. */
+export const CONSUL_OPTION_KEYS = optionKeys<ConsulOptions>()([
+  'address',
+  'token',
+  'tokenFile',
+  'datacenter',
+  'consistency',
+  'tls',
+  'logger',
+  'timeout',
+  'retry',
+  'connections',
+  'blockingConnections',
+  'connectionBudget',
+  'agentConnectionLimit',
+  'env',
+  'meterProvider',
+  'tracerProvider',
+]);
+
+/**
+ * Refuses unknown keys in the client's options and in its `tls` and `retry` objects.
+ *
+ * @throws UnknownOptionError for a key that is not an option
+ */
+export function checkConsulOptionKeys(options: ConsulOptions): void {
+  const where = 'new Consul()';
+  checkOptionKeys(options, CONSUL_OPTION_KEYS, where);
+  if (options === null || typeof options !== 'object') return;
+  checkOptionKeys(options.tls, TLS_OPTION_KEYS, where, 'tls');
+  checkOptionKeys(options.retry, RETRY_OPTION_KEYS, where, 'retry');
 }
 
 /** TLS material after resolution: file contents loaded. */
@@ -267,6 +316,7 @@ export function parseAddress(
  * @throws ValidationError for malformed addresses, durations, booleans or unreadable files
  */
 export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
+  checkConsulOptionKeys(options);
   const env = options.env ?? process.env;
   const envSsl = nonEmpty(env.CONSUL_HTTP_SSL);
   const envVerify = nonEmpty(env.CONSUL_HTTP_SSL_VERIFY);

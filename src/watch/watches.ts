@@ -18,9 +18,10 @@ import type { KV, KVPair } from '../api/kv.js';
 import { validateKey, validatePrefix } from '../api/kv.js';
 import { requireName, segment } from '../api/validate.js';
 import { ValidationError } from '../errors.js';
+import { checkOptionKeys, optionKeys } from '../options-check.js';
 import type { WatchEngine, WatchEngineStats } from './engine.js';
 import type { WatchQuery } from './query.js';
-import type { Watch, WatchOptions } from './types.js';
+import type { Watch, WatchBackoffOptions, WatchOptions } from './types.js';
 
 /** The endpoint groups the watches read through. */
 export interface WatchSources {
@@ -31,12 +32,49 @@ export interface WatchSources {
   readonly agent: Agent;
 }
 
+/** Every key of {@link WatchOptions}. */
+export const WATCH_OPTION_KEYS = optionKeys<WatchOptions>()([
+  'datacenter',
+  'token',
+  'consistency',
+  'wait',
+  'timeout',
+  'minInterval',
+  'backoff',
+  'permissionDenied',
+  'signal',
+]);
+
+/** Every key of {@link WatchBackoffOptions}. */
+export const WATCH_BACKOFF_OPTION_KEYS = optionKeys<WatchBackoffOptions>()(['initialDelay', 'maxDelay']);
+
+/**
+ * Refuses unknown keys in the options of a watch (`known`: {@link WATCH_OPTION_KEYS} and the
+ * watch's own) and in its `backoff` object.
+ *
+ * @param where - the entry point, for the message (`watch.key()`)
+ * @throws UnknownOptionError for a key that is not an option
+ */
+export function checkWatchOptionKeys(options: WatchOptions, known: readonly string[], where: string): void {
+  checkOptionKeys(options, known, where);
+  if (options !== null && typeof options === 'object')
+    checkOptionKeys(options.backoff, WATCH_BACKOFF_OPTION_KEYS, where, 'backoff');
+}
+
 /**
  * Options of the watches on the local agent's own state (`agentService`, `connectRoots`,
  * `connectLeaf`): the agent answers itself, so there is no datacenter, consistency mode or
  * cache to choose.
  */
 export type AgentWatchOptions = Omit<WatchOptions, 'datacenter' | 'consistency'>;
+
+/** Every key of {@link AgentWatchOptions} (and of {@link EventWatchOptions}). */
+export const AGENT_WATCH_OPTION_KEYS = optionKeys<AgentWatchOptions>()(
+  WATCH_OPTION_KEYS.filter(
+    (key): key is Exclude<typeof key, 'datacenter' | 'consistency'> =>
+      key !== 'datacenter' && key !== 'consistency',
+  ),
+);
 
 function rejectAgentLocal(options: AgentWatchOptions, what: string): void {
   const extra = options as WatchOptions & CachedWatchOptions;
@@ -56,6 +94,9 @@ export interface CachedWatchOptions extends WatchOptions {
   cached?: boolean;
 }
 
+/** Every key of {@link CachedWatchOptions}. */
+export const CACHED_WATCH_OPTION_KEYS = optionKeys<CachedWatchOptions>()([...WATCH_OPTION_KEYS, 'cached']);
+
 /** Options of {@link Watches.service}. */
 export interface ServiceWatchOptions extends CachedWatchOptions {
   /** Only instances whose checks all pass (node checks included). Default false: every instance. */
@@ -63,6 +104,13 @@ export interface ServiceWatchOptions extends CachedWatchOptions {
   /** Only instances that carry this tag (or all of these tags). */
   tag?: string | readonly string[];
 }
+
+/** Every key of {@link ServiceWatchOptions}. */
+export const SERVICE_WATCH_OPTION_KEYS = optionKeys<ServiceWatchOptions>()([
+  ...CACHED_WATCH_OPTION_KEYS,
+  'passing',
+  'tag',
+]);
 
 /**
  * Options of {@link Watches.events}. The event list is the local agent's own, so there is no
@@ -111,6 +159,7 @@ export class Watches {
    */
   key(key: string, options: WatchOptions = {}): Watch<KVPair | undefined> {
     validateKey(key);
+    checkWatchOptionKeys(options, WATCH_OPTION_KEYS, 'watch.key()');
     const kv = this.#sources.kv;
     return this.#engine.watchKey(
       key,
@@ -129,6 +178,7 @@ export class Watches {
    */
   keyPrefix(prefix: string, options: WatchOptions = {}): Watch<KVPair[]> {
     validatePrefix(prefix);
+    checkWatchOptionKeys(options, WATCH_OPTION_KEYS, 'watch.keyPrefix()');
     const kv = this.#sources.kv;
     return this.#engine.watch(
       { endpoint: 'kv.list', params: { prefix }, read: (read) => kv.list(prefix, read) },
@@ -149,6 +199,7 @@ export class Watches {
    */
   service(name: string, options: ServiceWatchOptions = {}): Watch<ServiceEntry[]> {
     segment('name', name);
+    checkWatchOptionKeys(options, SERVICE_WATCH_OPTION_KEYS, 'watch.service()');
     const { passing, tag, ...watchOptions } = options;
     if (passing !== undefined && typeof passing !== 'boolean')
       throw new ValidationError('passing', 'must be a boolean');
@@ -175,6 +226,7 @@ export class Watches {
 
   /** Watches the service names of the datacenter, each with the union of its instances' tags (`/v1/catalog/services`). */
   services(options: CachedWatchOptions = {}): Watch<Record<string, string[]>> {
+    checkWatchOptionKeys(options, CACHED_WATCH_OPTION_KEYS, 'watch.services()');
     const catalog = this.#sources.catalog;
     return this.#engine.watch(
       { endpoint: 'catalog.services', params: {}, read: (read) => catalog.services(read) },
@@ -186,6 +238,7 @@ export class Watches {
   nodes(options: WatchOptions = {}): Watch<Node[]> {
     if ((options as CachedWatchOptions).cached)
       throw new ValidationError('cached', 'catalog.nodes is not cached by Consul');
+    checkWatchOptionKeys(options, WATCH_OPTION_KEYS, 'watch.nodes()');
     const catalog = this.#sources.catalog;
     return this.#engine.watch(
       { endpoint: 'catalog.nodes', params: {}, read: (read) => catalog.nodes(read) },
@@ -205,6 +258,7 @@ export class Watches {
     }
     if ((options as CachedWatchOptions).cached)
       throw new ValidationError('cached', 'health.state is not cached by Consul');
+    checkWatchOptionKeys(options, WATCH_OPTION_KEYS, 'watch.checks()');
     const health = this.#sources.health;
     return this.#engine.watch(
       { endpoint: 'health.state', params: { state }, read: (read) => health.state(state, read) },
@@ -232,6 +286,7 @@ export class Watches {
       if (extra[field] !== undefined)
         throw new ValidationError(field, "the event list is the local agent's own; it cannot be set");
     }
+    checkWatchOptionKeys(options, AGENT_WATCH_OPTION_KEYS, 'watch.events()');
     const events = this.#sources.event;
     return this.#engine.watch(
       {
@@ -261,6 +316,7 @@ export class Watches {
   agentService(id: string, options: AgentWatchOptions = {}): Watch<AgentService | undefined> {
     segment('id', id);
     rejectAgentLocal(options, 'an agent service');
+    checkWatchOptionKeys(options, AGENT_WATCH_OPTION_KEYS, 'watch.agentService()');
     const agent = this.#sources.agent;
     // The loop speaks indexes; the hash (a 64-bit hex value) travels as an opaque index,
     // compared only for equality, and goes back to Consul exactly as Consul wrote it.
@@ -299,6 +355,7 @@ export class Watches {
    */
   connectRoots(options: AgentWatchOptions = {}): Watch<CARootList> {
     rejectAgentLocal(options, "the agent's CA roots");
+    checkWatchOptionKeys(options, AGENT_WATCH_OPTION_KEYS, 'watch.connectRoots()');
     const connect = this.#sources.agent.connect;
     return this.#engine.watch(
       { endpoint: 'agent.connect.roots', params: {}, read: (read) => connect.roots(read) },
@@ -316,6 +373,7 @@ export class Watches {
   connectLeaf(service: string, options: AgentWatchOptions = {}): Watch<LeafCert> {
     segment('service', service);
     rejectAgentLocal(options, 'a leaf certificate');
+    checkWatchOptionKeys(options, AGENT_WATCH_OPTION_KEYS, 'watch.connectLeaf()');
     const connect = this.#sources.agent.connect;
     return this.#engine.watch(
       {
@@ -346,6 +404,7 @@ export class Watches {
       throw new ValidationError('endpoint', 'must be a non-empty string');
     }
     if (typeof query.read !== 'function') throw new ValidationError('read', 'must be a function');
+    checkWatchOptionKeys(options, CACHED_WATCH_OPTION_KEYS, 'watch.query()');
     return this.#engine.watch(query, options);
   }
 

@@ -9,7 +9,8 @@ import { Headers } from 'undici';
 import { toMilliseconds, type Duration } from '../../duration.js';
 import { ValidationError } from '../../errors.js';
 import type { WatchOptions } from '../../watch/types.js';
-import type { ServiceWatchOptions } from '../../watch/watches.js';
+import { checkOptionKeys, optionKeys } from '../../options-check.js';
+import { WATCH_BACKOFF_OPTION_KEYS, type ServiceWatchOptions } from '../../watch/watches.js';
 import { checkSignal } from '../shared/watched-lifecycle.js';
 import { describeError, type BalancerTlsOptions } from './balancer-http.js';
 import {
@@ -68,6 +69,61 @@ export interface BalancerOptions {
   signal?: AbortSignal;
 }
 
+/** Every key of {@link BalancerOptions}. */
+export const BALANCER_OPTION_KEYS = optionKeys<BalancerOptions>()([
+  'tag',
+  'datacenter',
+  'strategy',
+  'passingOnly',
+  'maxAttempts',
+  'requestTimeout',
+  'connectTimeout',
+  'scheme',
+  'tls',
+  'token',
+  'consistency',
+  'cached',
+  'watch',
+  'outlierDetection',
+  'signal',
+]);
+
+/** Every key of {@link BalancerOptions.watch}. */
+export const BALANCER_WATCH_OPTION_KEYS = optionKeys<NonNullable<BalancerOptions['watch']>>()([
+  'wait',
+  'timeout',
+  'minInterval',
+  'backoff',
+]);
+
+/** Every key of {@link BalancerTlsOptions}. */
+export const BALANCER_TLS_OPTION_KEYS = optionKeys<BalancerTlsOptions>()([
+  'ca',
+  'cert',
+  'key',
+  'serverName',
+  'rejectUnauthorized',
+]);
+
+/** Every key of {@link OutlierDetectionOptions}. */
+export const OUTLIER_DETECTION_OPTION_KEYS = optionKeys<OutlierDetectionOptions>()([
+  'consecutiveFailures',
+  'ejectionTime',
+  'maxEjectedPercent',
+]);
+
+/** Refuses unknown keys in the balancer's options and in its nested option objects. */
+function checkBalancerOptionKeys(options: BalancerOptions): void {
+  const where = 'balancer()';
+  checkOptionKeys(options, BALANCER_OPTION_KEYS, where);
+  if (options === null || typeof options !== 'object') return;
+  checkOptionKeys(options.tls, BALANCER_TLS_OPTION_KEYS, where, 'tls');
+  checkOptionKeys(options.outlierDetection, OUTLIER_DETECTION_OPTION_KEYS, where, 'outlierDetection');
+  checkOptionKeys(options.watch, BALANCER_WATCH_OPTION_KEYS, where, 'watch');
+  if (options.watch !== null && typeof options.watch === 'object')
+    checkOptionKeys(options.watch.backoff, WATCH_BACKOFF_OPTION_KEYS, where, 'watch.backoff');
+}
+
 /** Options of one {@link Balancer.request} call. */
 export interface BalancerRequestInit {
   /** HTTP method. Default `GET`. */
@@ -83,6 +139,16 @@ export interface BalancerRequestInit {
   /** Attempts for this call (see {@link BalancerOptions.maxAttempts}). */
   maxAttempts?: number;
 }
+
+/** Every key of {@link BalancerRequestInit}. */
+export const BALANCER_REQUEST_INIT_KEYS = optionKeys<BalancerRequestInit>()([
+  'method',
+  'headers',
+  'body',
+  'signal',
+  'timeout',
+  'maxAttempts',
+]);
 
 const DEFAULT_MAX_ATTEMPTS = 3;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -141,6 +207,7 @@ export function resolveRequest(
   if (typeof path !== 'string' || !path.startsWith('/'))
     throw new ValidationError('path', `must be a string starting with '/', not ${String(path)}`);
   if (init === null || typeof init !== 'object') throw new ValidationError('init', 'must be an object');
+  checkOptionKeys(init, BALANCER_REQUEST_INIT_KEYS, 'request()');
   const method = (init.method ?? 'GET').toUpperCase();
   if (!/^[A-Z]+$/.test(method)) throw new ValidationError('method', `'${method}' is not an HTTP method`);
   const body = init.body ?? undefined;
@@ -213,6 +280,7 @@ export interface ResolvedBalancerOptions {
  * @throws ValidationError for a bad option
  */
 export function resolveBalancerOptions(service: string, options: BalancerOptions): ResolvedBalancerOptions {
+  checkBalancerOptionKeys(options);
   if (options === null || typeof options !== 'object')
     throw new ValidationError('options', 'must be an object');
   const {

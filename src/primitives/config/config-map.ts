@@ -11,7 +11,8 @@ import type { KVPair } from '../../api/kv.js';
 import { ValidationError } from '../../errors.js';
 import { safeEmit } from '../../safe-emit.js';
 import type { WatchOptions } from '../../watch/types.js';
-import type { Watches } from '../../watch/watches.js';
+import { checkWatchOptionKeys, WATCH_OPTION_KEYS, type Watches } from '../../watch/watches.js';
+import { optionKeys } from '../../options-check.js';
 import {
   normalizeConfigPrefix,
   reconcileConfig,
@@ -39,6 +40,9 @@ export interface ConfigMapOptions<D extends ConfigDecode = ConfigDecode> extends
   /** Closes the config map when aborted. */
   signal?: AbortSignal;
 }
+
+/** Every key of {@link ConfigMapOptions}. */
+export const CONFIG_MAP_OPTION_KEYS = optionKeys<ConfigMapOptions>()([...WATCH_OPTION_KEYS, 'decode']);
 
 /** A read-only view of the config at one moment: relative key → decoded value, in key order. */
 export type ConfigSnapshot<T> = ReadonlyMap<string, T>;
@@ -110,6 +114,7 @@ export class ConfigMap<T = string>
    * @throws ValidationError for a bad prefix or options
    */
   constructor(host: ConfigMapHost, prefix: string, options: ConfigMapOptions = {}) {
+    checkWatchOptionKeys(options, CONFIG_MAP_OPTION_KEYS, 'configMap()');
     if (options === null || typeof options !== 'object')
       throw new ValidationError('options', 'must be an object');
     const { decode, signal, ...watchOptions } = options;

@@ -11,7 +11,8 @@ import type { ClientResource } from '../../client.js';
 import { ValidationError } from '../../errors.js';
 import { asError, safeEmit } from '../../safe-emit.js';
 import type { WatchOptions } from '../../watch/types.js';
-import type { Watches } from '../../watch/watches.js';
+import { checkWatchOptionKeys, WATCH_OPTION_KEYS, type Watches } from '../../watch/watches.js';
+import { optionKeys } from '../../options-check.js';
 import { ConfigSchemaError } from './errors.js';
 import { CONFIG_FORMATS, layerSources, type ConfigFormat, type ConfigSource } from './formats.js';
 import { configLayers, normalizeRoot, type ConfigLayer } from './layers.js';
@@ -55,6 +56,19 @@ export interface LayeredConfigOptions<
    */
   schema?: S;
 }
+
+/** Every key of {@link LayeredConfigOptions}. */
+export const LAYERED_CONFIG_OPTION_KEYS = optionKeys<LayeredConfigOptions>()([
+  ...WATCH_OPTION_KEYS,
+  'name',
+  'profiles',
+  'root',
+  'format',
+  'dataKey',
+  'defaultName',
+  'profileSeparator',
+  'schema',
+]);
 
 /** The value type of a layered config: the schema's output, or a plain tree without a schema. */
 export type LayeredConfigValue<S extends StandardSchemaV1 | undefined> = S extends StandardSchemaV1
@@ -132,6 +146,7 @@ export class LayeredConfig<T = ConfigTree>
    * @throws ValidationError for bad options, before any request
    */
   constructor(host: LayeredConfigHost, options: LayeredConfigOptions<StandardSchemaV1 | undefined>) {
+    checkWatchOptionKeys(options, LAYERED_CONFIG_OPTION_KEYS, 'config()');
     if (options === null || typeof options !== 'object')
       throw new ValidationError('options', 'must be an object');
     const {

@@ -9,6 +9,7 @@ import type { AgentServiceCheck, AgentServiceRegistration } from '../../api/agen
 import { validateServiceMeta, validateTags } from '../../api/agent/agent-services.js';
 import { boundedDuration, formatDuration, toMilliseconds, type Duration } from '../../duration.js';
 import { ValidationError } from '../../errors.js';
+import { checkOptionKeys, optionKeys } from '../../options-check.js';
 
 /** Status of a Consul health check. */
 export type CheckStatus = 'passing' | 'warning' | 'critical';
@@ -138,6 +139,69 @@ export interface RegisterServiceOptions {
   token?: string;
   /** Aborting it stops the registration (deregisters), and rejects a registration still in progress. */
   signal?: AbortSignal;
+}
+
+/** Every key of {@link RegisterServiceOptions}. */
+export const REGISTER_SERVICE_OPTION_KEYS = optionKeys<RegisterServiceOptions>()([
+  'name',
+  'id',
+  'address',
+  'port',
+  'tags',
+  'meta',
+  'weights',
+  'enableTagOverride',
+  'ttl',
+  'heartbeatInterval',
+  'health',
+  'healthTimeout',
+  'checks',
+  'deregisterCriticalServiceAfter',
+  'drain',
+  'handleSignals',
+  'stopTimeout',
+  'startTimeout',
+  'token',
+  'signal',
+]);
+
+/** Every key of {@link ExtraCheckOptions}. */
+export const EXTRA_CHECK_OPTION_KEYS = optionKeys<ExtraCheckOptions>()([
+  'id',
+  'name',
+  'http',
+  'method',
+  'header',
+  'tlsSkipVerify',
+  'tcp',
+  'interval',
+  'timeout',
+  'notes',
+  'status',
+  'deregisterCriticalServiceAfter',
+]);
+
+/** Every key of {@link DrainOptions}. */
+export const DRAIN_OPTION_KEYS = optionKeys<DrainOptions>()(['delay', 'mode', 'note']);
+
+/** Every key of {@link RegisterServiceOptions.weights}. */
+export const WEIGHTS_OPTION_KEYS = optionKeys<NonNullable<RegisterServiceOptions['weights']>>()([
+  'passing',
+  'warning',
+]);
+
+/** Refuses unknown keys in the options of `registerService()` and in its nested option objects. */
+function checkRegistrationOptionKeys(options: RegisterServiceOptions): void {
+  const where = 'registerService()';
+  checkOptionKeys(options, REGISTER_SERVICE_OPTION_KEYS, where);
+  if (options === null || typeof options !== 'object') return;
+  checkOptionKeys(options.weights, WEIGHTS_OPTION_KEYS, where, 'weights');
+  checkOptionKeys(options.drain, DRAIN_OPTION_KEYS, where, 'drain');
+  if (Array.isArray(options.checks)) {
+    options.checks.forEach((check: unknown, index) =>
+      checkOptionKeys(check, EXTRA_CHECK_OPTION_KEYS, where, `checks[${index}]`),
+    );
+  }
 }
 
 /** Default TTL of the heartbeat check. */
@@ -326,6 +390,7 @@ export function resolveRegistrationOptions(
   options: RegisterServiceOptions,
   identity: InstanceIdentity,
 ): ResolvedRegistrationOptions {
+  checkRegistrationOptionKeys(options);
   if (options === null || typeof options !== 'object')
     throw new ValidationError('options', 'must be an object');
   const name = requireId('name', options.name);

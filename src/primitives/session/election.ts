@@ -13,7 +13,14 @@ import { ClosedError, ConflictError, LockLostError, ValidationError } from '../.
 import { asError, safeEmit } from '../../safe-emit.js';
 import type { Watch } from '../../watch/types.js';
 import { describeFlags, LOCK_FLAGS } from './key-flags.js';
-import { primitiveWatchOptions, resolveValue, type SessionOptions } from './session-options.js';
+import {
+  checkSessionOptionKeys,
+  primitiveWatchOptions,
+  resolveValue,
+  SESSION_OPTION_KEYS,
+  type SessionOptions,
+} from './session-options.js';
+import { optionKeys } from '../../options-check.js';
 import { Lock } from './lock.js';
 import type { PrimitiveHost } from './session-algorithm.js';
 
@@ -22,6 +29,9 @@ export interface ElectionOptions extends SessionOptions {
   /** This candidate's value, which {@link Election.leader} returns while it leads (e.g. its address). Default: empty. */
   value?: KVValue;
 }
+
+/** Every key of {@link ElectionOptions}. */
+export const ELECTION_OPTION_KEYS = optionKeys<ElectionOptions>()([...SESSION_OPTION_KEYS, 'value']);
 
 /** Options of {@link Election.campaign}. */
 export interface CampaignOptions {
@@ -119,6 +129,7 @@ export class Election extends EventEmitter<ElectionEvents> implements ClientReso
    * @throws ValidationError for a bad key or options
    */
   constructor(host: PrimitiveHost, key: string, options: ElectionOptions = {}) {
+    checkSessionOptionKeys(options, ELECTION_OPTION_KEYS, 'election()');
     if (options === null || typeof options !== 'object')
       throw new ValidationError('options', 'must be an object');
     super();

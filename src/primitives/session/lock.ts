@@ -12,6 +12,8 @@ import { lockAlgorithm } from './lock-algorithm.js';
 import { HeldPrimitive } from './held-primitive.js';
 import { sessionCall, type PrimitiveHost } from './session-algorithm.js';
 import {
+  checkSessionOptionKeys,
+  LOCK_OPTION_KEYS,
   resolveSessionOptions,
   resolveValue,
   type LockOptions,
@@ -73,6 +75,7 @@ export class Lock extends HeldPrimitive<KVPair | undefined> {
    * @throws ValidationError for a bad key or options
    */
   constructor(host: PrimitiveHost, key: string, options: LockOptions = {}) {
+    checkSessionOptionKeys(options, LOCK_OPTION_KEYS, 'lock()');
     validateKey(key);
     const settings = resolveSessionOptions(options, `consulkit lock ${key}`);
     const value = resolveValue(options.value);

@@ -12,11 +12,14 @@ import { semaphoreAlgorithm } from './semaphore-algorithm.js';
 import { HeldPrimitive } from './held-primitive.js';
 import { sessionCall, type PrimitiveHost } from './session-algorithm.js';
 import {
+  checkSessionOptionKeys,
   resolveSessionOptions,
   resolveValue,
+  SESSION_OPTION_KEYS,
   type ResolvedSessionOptions,
   type SessionOptions,
 } from './session-options.js';
+import { optionKeys } from '../../options-check.js';
 
 /** Options of {@link Consul.semaphore}. */
 export interface SemaphoreOptions extends SessionOptions {
@@ -25,6 +28,13 @@ export interface SemaphoreOptions extends SessionOptions {
   /** Value of this contender's key `<prefix>/<session>` (e.g. who it is). Default: empty. */
   value?: KVValue;
 }
+
+/** Every key of {@link SemaphoreOptions}. */
+export const SEMAPHORE_OPTION_KEYS = optionKeys<SemaphoreOptions>()([
+  ...SESSION_OPTION_KEYS,
+  'limit',
+  'value',
+]);
 
 /**
  * Validates a semaphore prefix and returns it without trailing slashes.
@@ -91,6 +101,7 @@ export class Semaphore extends HeldPrimitive<KVPair[]> {
    * @throws ValidationError for a bad prefix, a limit that is not a positive integer, or bad options
    */
   constructor(host: PrimitiveHost, prefix: string, options: SemaphoreOptions) {
+    checkSessionOptionKeys(options, SEMAPHORE_OPTION_KEYS, 'semaphore()');
     const normalized = normalizeSemaphorePrefix(prefix);
     if (options === null || typeof options !== 'object') {
       throw new ValidationError('options', 'must be an object with a limit');

@@ -8,6 +8,7 @@ import { LOCK_DELAY_MAX_MS, SESSION_TTL_MAX_MS, SESSION_TTL_MIN_MS } from '../..
 import { MAX_KV_VALUE_BYTES, type KVValue } from '../../api/kv.js';
 import { boundedDuration, toMilliseconds, type Duration } from '../../duration.js';
 import { ValidationError } from '../../errors.js';
+import { checkOptionKeys, optionKeys } from '../../options-check.js';
 import type { WatchOptions } from '../../watch/types.js';
 
 /** Default session TTL, as Go's api.Lock: 15 s. */
@@ -91,6 +92,40 @@ export interface SessionOptions {
 export interface LockOptions extends SessionOptions {
   /** Value written to the key while held (e.g. who holds it). Default: empty. */
   value?: KVValue;
+}
+
+/** Every key of {@link HeartbeatOptions}. */
+export const HEARTBEAT_OPTION_KEYS = optionKeys<HeartbeatOptions>()(['ttl', 'interval', 'serviceName']);
+
+/** Every key of {@link SessionOptions}, which the lock, the semaphore and the election share. */
+export const SESSION_OPTION_KEYS = optionKeys<SessionOptions>()([
+  'ttl',
+  'lockDelay',
+  'sessionName',
+  'checks',
+  'heartbeat',
+  'session',
+  'token',
+]);
+
+/** Every key of {@link LockOptions}. */
+export const LOCK_OPTION_KEYS = optionKeys<LockOptions>()([...SESSION_OPTION_KEYS, 'value']);
+
+/**
+ * Refuses unknown keys in the options of a session primitive, and in its `heartbeat` object.
+ *
+ * @param known - the primitive's keys: {@link SESSION_OPTION_KEYS} and its own
+ * @param where - the entry point, for the message (`lock()`)
+ * @throws UnknownOptionError for a key that is not an option
+ */
+export function checkSessionOptionKeys(
+  options: SessionOptions,
+  known: readonly string[],
+  where: string,
+): void {
+  checkOptionKeys(options, known, where);
+  if (options !== null && typeof options === 'object' && typeof options.heartbeat === 'object')
+    checkOptionKeys(options.heartbeat, HEARTBEAT_OPTION_KEYS, where, 'heartbeat');
 }
 
 /** Options of `acquire()`. */
