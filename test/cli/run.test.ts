@@ -1,7 +1,10 @@
 /**
  * `consulkit run` against the real agent: registers and heartbeats, passes signals on and
- * deregisters, passes a crash's exit code on, and reports a failing health command.
+ * deregisters, passes a crash's exit code on, and reports what its health command or health
+ * URL says.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Clients } from '../support/clients.js';
 import { sharedConsulAddress, uniqueName } from '../support/consul.js';
@@ -136,6 +139,56 @@ describe('consulkit run', () => {
       await waitFor('a passing check', async () => (await ttlCheck(name))?.Status === 'passing');
     } finally {
       await rm(flag, { force: true });
+    }
+  });
+
+  it('reports the health URL: 2xx passing, 429 warning, 5xx and no answer critical, with the answer', async () => {
+    const name = uniqueName('cli-run-http');
+    // The service's own health endpoint, played by the test: its answer is switched below.
+    let answer = { status: 200, body: 'ok' };
+    const server = createServer((_request, response) => {
+      response.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`;
+    let serverOpen = true;
+    try {
+      const run = cli([
+        'run',
+        '--name',
+        name,
+        '--id',
+        name,
+        '--ttl',
+        '3s',
+        '--health-http',
+        url,
+        '--',
+        ...['sh', '-c', 'echo "RUNNING $$"; exec sleep 120'],
+      ]);
+      await run.line('RUNNING');
+      runningPids(run);
+      const reaches = (status: string, output: string): Promise<unknown> =>
+        waitFor(`a ${status} check saying '${output}'`, async () => {
+          const check = await ttlCheck(name);
+          return check?.Status === status && check.Output.includes(output) && check;
+        });
+      await reaches('passing', `HTTP GET ${url}: 200 ok`);
+      answer = { status: 500, body: 'database down' };
+      await reaches('critical', `HTTP GET ${url}: 500 database down`);
+      answer = { status: 429, body: 'busy' };
+      await reaches('warning', `HTTP GET ${url}: 429 busy`);
+      answer = { status: 204, body: '' };
+      await reaches('passing', `HTTP GET ${url}: 204`);
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      serverOpen = false;
+      await reaches('critical', 'ECONNREFUSED');
+    } finally {
+      if (serverOpen) {
+        server.closeAllConnections();
+        server.close();
+      }
     }
   });
 
