@@ -32,7 +32,7 @@ export const UINT64_FIELDS: ReadonlySet<string> = new Set([
 const MARK = `\ufdd0${randomBytes(6).toString('hex')}:`;
 
 // Only an integer literal of 16+ digits can exceed 2^53; without such a run of digits anywhere
-// in the text (the common case), the body goes straight to JSON.parse.
+// in the text, the exact parser has nothing to rewrite.
 const LONG_DIGITS = /\d{16,}/;
 
 /** Converts one parsed value, given the name of the field that holds it. */
@@ -129,10 +129,60 @@ function quoteLongIntegers(text: string): string {
 }
 
 /**
+ * The walk of the common case, after a plain `JSON.parse`: numbers in uint64 fields become
+ * bigints, and strings are never looked at (nothing was marked, so a value that happens to
+ * start with a mark stays what Consul sent). Returns `false`, leaving the tree half-lifted,
+ * on the first uint64 field whose integer `JSON.parse` may have rounded: every literal above
+ * 2^53 - 1 parses to an unsafe integer, and every one below it parses exactly.
+ */
+function liftUint64Numbers(node: Record<string, unknown> | unknown[]): boolean {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const item: unknown = node[i];
+      if (item !== null && typeof item === 'object' && !liftUint64Numbers(item as Record<string, unknown>))
+        return false;
+    }
+    return true;
+  }
+  for (const key in node) {
+    const value = node[key];
+    if (typeof value === 'number') {
+      if (Number.isInteger(value) && UINT64_FIELDS.has(key)) {
+        if (!Number.isSafeInteger(value)) return false;
+        node[key] = BigInt(value);
+      }
+    } else if (value !== null && typeof value === 'object') {
+      if (!liftUint64Numbers(value as Record<string, unknown>)) return false;
+    }
+  }
+  return true;
+}
+
+/**
  * Parses Consul JSON. uint64 fields become `bigint`; every other value is exactly what
  * `JSON.parse` gives. Throws `SyntaxError` exactly when `JSON.parse` would.
+ *
+ * The common case (every KV read, nearly every answer: no uint64 above 2^53 - 1) costs the
+ * native `JSON.parse` and one walk over numbers and containers, with no scan of the text.
+ * Only a body whose uint64 field holds a larger integer is parsed again by the exact
+ * tokenizer. Other numbers need no care: outside uint64 fields, `JSON.parse`'s value is
+ * the contract.
  */
 export function parseConsulJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  const value: unknown = JSON.parse(text);
+  if (value === null || typeof value !== 'object') return value;
+  return liftUint64Numbers(value as Record<string, unknown>) ? value : parseConsulJsonExact(text);
+}
+
+/**
+ * The exact parser alone: every long integer goes through the tokenizer and every string is
+ * checked for a mark. Gives what {@link parseConsulJson} gives for every text; property
+ * tests compare the two.
+ *
+ * @internal
+ */
+export function parseConsulJsonExact(text: string): unknown {
   if (text.length === 0) return undefined;
   const source = LONG_DIGITS.test(text) ? quoteLongIntegers(text) : text;
   return lift('', JSON.parse(source));

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseConsulJson, stringifyConsulJson, UINT64_FIELDS } from '../../src/transport/uint64-json.js';
+import {
+  parseConsulJson,
+  parseConsulJsonExact,
+  stringifyConsulJson,
+  UINT64_FIELDS,
+} from '../../src/transport/uint64-json.js';
 
 /** A JSON document as a tree that remembers each number's literal text. */
 type Doc =
@@ -168,6 +173,52 @@ describe('parseConsulJson (property)', () => {
         const text = stringifyConsulJson({ Key: key, Flags: flags, ModifyIndex: flags });
         expect(parseConsulJson(text)).toStrictEqual({ Key: key, Flags: flags, ModifyIndex: flags });
       }),
+    );
+  });
+
+  it('takes the fast path to the same result as the exact parser, for any document', () => {
+    fc.assert(
+      fc.property(doc, space, (tree, ws) => {
+        const text = render(tree, ws);
+        expect(parseConsulJson(text)).toStrictEqual(parseConsulJsonExact(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('gives exact KV entries, whether their indexes and flags fit in 53 bits or not', () => {
+    const uint64 = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 53n }),
+      fc.bigInt({ min: 2n ** 53n, max: 2n ** 64n - 1n }),
+    );
+    const entry = fc
+      .record(
+        {
+          LockIndex: uint64,
+          Key: fc.oneof(fc.string(), digits(16, 24)),
+          Flags: uint64,
+          // Base64 of bytes can hold long digit runs, which send a body to the tokenizer.
+          Value: fc.oneof(
+            fc.constant(null),
+            fc.uint8Array({ maxLength: 48 }).map((bytes) => Buffer.from(bytes).toString('base64')),
+            digits(16, 40),
+          ),
+          Session: fc.uuid(),
+          CreateIndex: uint64,
+          ModifyIndex: uint64,
+        },
+        { requiredKeys: ['LockIndex', 'Key', 'Flags', 'Value', 'CreateIndex', 'ModifyIndex'] },
+        // fast-check's records have no prototype; parsed JSON objects have Object's.
+      )
+      .map((record) => ({ ...record }));
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 4 }), (entries) => {
+        const text = stringifyConsulJson(entries);
+        const parsed = parseConsulJson(text);
+        expect(parsed).toStrictEqual(entries);
+        expect(parsed).toStrictEqual(parseConsulJsonExact(text));
+      }),
+      { numRuns: 1000 },
     );
   });
 });
