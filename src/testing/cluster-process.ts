@@ -5,10 +5,13 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { trackChild, untrackChild } from './cleanup.js';
 import type { NodeCgroup } from './node-cgroup.js';
 import { LineRing } from './ring-buffer.js';
+
+/** How long {@link AgentProcess.freeze} waits for every thread to stop before it gives up. */
+const FREEZE_SETTLE_MS = 10_000;
 
 /** Process state as the harness drove it. */
 export type ProcessState = 'running' | 'frozen' | 'killed';
@@ -83,10 +86,17 @@ export class AgentProcess {
     await this.#exited;
   }
 
-  /** SIGSTOP: the agent stops answering anything, its sockets stay open. */
-  freeze(): void {
+  /**
+   * SIGSTOP: the agent stops answering anything, its sockets stay open. Resolves once every
+   * thread of the agent is stopped: the kernel wakes one thread to take a group stop, and the
+   * others keep running until it does, so on a loaded host an agent answered a request sent
+   * right after the signal.
+   */
+  async freeze(): Promise<void> {
     this.#signal('SIGSTOP', 'running');
     this.#state = 'frozen';
+    const pid = this.#child?.pid;
+    if (pid !== undefined) await waitUntilStopped(pid, FREEZE_SETTLE_MS);
   }
 
   /** SIGCONT after {@link freeze}. */
@@ -100,5 +110,34 @@ export class AgentProcess {
       throw new Error(`consulkit/testing: cannot send ${signal} to an agent that is ${this.#state}`);
     }
     this.#child?.kill(signal);
+  }
+}
+
+/**
+ * Waits until every thread of `pid` is in the stopped state (`T` in /proc/<pid>/task/<tid>/stat).
+ * Where /proc cannot be read (not Linux) it returns at once: the signal was sent anyway.
+ */
+async function waitUntilStopped(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let states: string[];
+    try {
+      const tasks = await readdir(`/proc/${pid}/task`);
+      states = await Promise.all(
+        tasks.map(async (tid) => {
+          // A thread that ended between the listing and the read runs no more: count it stopped.
+          const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => ') T');
+          // The state follows the command name, which is in parentheses and may hold spaces.
+          return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        }),
+      );
+    } catch {
+      return;
+    }
+    if (states.every((state) => state === 'T' || state === 't')) return;
+    if (Date.now() > deadline) {
+      throw new Error(`consulkit/testing: agent ${pid} did not stop within ${timeoutMs} ms of SIGSTOP`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

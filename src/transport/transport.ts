@@ -12,7 +12,7 @@ import { H2_STREAMS_PER_CONNECTION, type ResolvedConfig } from '../config.js';
 import { ClosedError, InvalidResponseError, isRetryable, TimeoutError, ValidationError } from '../errors.js';
 import { formatDuration, toMilliseconds } from '../duration.js';
 import { errorForFailure, errorForStatus } from './error-mapping.js';
-import { parseQueryMeta } from './query-meta.js';
+import { Answer } from './answer.js';
 import { RenewablePool } from './renewable-pool.js';
 import { tlsConnectOptions } from './tls-connect.js';
 import { validateToken } from './token.js';
@@ -418,7 +418,6 @@ export class Transport {
       throw this.failure(spec, error, signal, prepared, pool, performance.now() - started);
     }
     const { statusCode, headers } = response;
-    const meta = parseQueryMeta(headers);
     try {
       if (this.logger.isLevelEnabled('debug')) {
         this.logger.debug(
@@ -447,11 +446,11 @@ export class Transport {
             await response.body.dump();
             break;
         }
-        return { status: statusCode, body: body as T, meta };
+        return new Answer(statusCode, body as T, headers);
       }
       if (statusCode === 404 && spec.allowNotFound) {
         await response.body.dump();
-        return { status: statusCode, body: undefined as T, meta };
+        return new Answer(statusCode, undefined as T, headers);
       }
       const text = await response.body.text();
       throw errorForStatus({
