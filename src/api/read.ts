@@ -7,7 +7,7 @@
  */
 import type { Transport } from '../transport/transport.js';
 import type { QueryMeta } from '../transport/query-meta.js';
-import type { RequestSpec } from '../transport/types.js';
+import type { ConsulResponse, RequestSpec } from '../transport/types.js';
 
 /** Data together with the metadata of the answer that carried it. */
 export interface WithMeta<T> {
@@ -29,6 +29,7 @@ export interface WithMeta<T> {
  */
 export class ConsulRead<T> implements Promise<T> {
   readonly #result: Promise<WithMeta<T>>;
+  #withMeta: Promise<WithMeta<T>> | undefined;
 
   /** @internal */
   constructor(result: Promise<WithMeta<T>>) {
@@ -37,7 +38,8 @@ export class ConsulRead<T> implements Promise<T> {
 
   /** The data and the response metadata. */
   withMeta(): Promise<WithMeta<T>> {
-    return this.#result;
+    // A plain object, so the metadata (parsed here, on demand) spreads and compares like data.
+    return (this.#withMeta ??= this.#result.then(({ data, meta }) => ({ data, meta })));
   }
 
   /** Resolves with the data, like any promise. */
@@ -67,6 +69,24 @@ export class ConsulRead<T> implements Promise<T> {
   }
 }
 
+/**
+ * Mapped data with the answer it came from. `meta` stays unparsed until read: most reads are
+ * awaited for their data alone, and parsing the headers of each is work nobody uses.
+ */
+class MappedAnswer<T> implements WithMeta<T> {
+  readonly data: T;
+  readonly #response: ConsulResponse<unknown>;
+
+  constructor(data: T, response: ConsulResponse<unknown>) {
+    this.data = data;
+    this.#response = response;
+  }
+
+  get meta(): QueryMeta {
+    return this.#response.meta;
+  }
+}
+
 /** Sends a read and maps its body, keeping the metadata. */
 export function read<Body, T>(
   transport: Transport,
@@ -74,7 +94,7 @@ export function read<Body, T>(
   map: (body: Body) => T,
 ): ConsulRead<T> {
   return new ConsulRead(
-    transport.request<Body>(spec).then((response) => ({ data: map(response.body), meta: response.meta })),
+    transport.request<Body>(spec).then((response) => new MappedAnswer(map(response.body), response)),
   );
 }
 

@@ -22,7 +22,8 @@ export interface QueryMeta {
   contentHash?: string;
 }
 
-type HeaderBag = Record<string, string | string[] | undefined>;
+/** Response headers as undici gives them (lower-case names). */
+export type HeaderBag = Record<string, string | string[] | undefined>;
 
 function header(headers: HeaderBag, name: string): string | undefined {
   const value = headers[name];
