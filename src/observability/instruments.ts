@@ -29,7 +29,7 @@ export interface Instruments {
   readonly watchFailing: ObservableUpDownCounter;
   readonly watchReads: Counter;
   readonly watchErrors: Counter;
-  readonly watchLag: Histogram;
+  readonly watchDelivery: Histogram;
   readonly lockAcquireDuration: Histogram;
   readonly lockHoldDuration: Histogram;
   readonly lockLosses: Counter;
@@ -82,9 +82,9 @@ export function createInstruments(meter: Meter): Instruments {
       unit: '{error}',
       description: 'Failed watch reads by kind and error type.',
     }),
-    watchLag: seconds(
-      METRICS.watchLag,
-      'From an answer reaching a watch loop to every watch of it having been handed the change.',
+    watchDelivery: seconds(
+      METRICS.watchDelivery,
+      'Time a watch loop took to hand a changed answer to every watch of it (their change listeners included); not the time since the write.',
       HTTP_DURATION_BUCKETS,
     ),
     lockAcquireDuration: seconds(

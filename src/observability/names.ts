@@ -31,8 +31,12 @@ export const METRICS = Object.freeze({
   watchReads: 'consulkit.watch.reads',
   /** Counter, {error}: failed watch reads, by kind and error type. */
   watchErrors: 'consulkit.watch.errors',
-  /** Histogram, s: from an answer reaching the loop to every watch of it having been handed the change. */
-  watchLag: 'consulkit.watch.notification.lag',
+  /**
+   * Histogram, s: how long a loop took to hand a changed answer to every watch of it (their
+   * `change` listeners run in this time, so slow listeners show here). Not the lag from the
+   * write: Consul tells no write time, and the wait for the blocking answer is not in it.
+   */
+  watchDelivery: 'consulkit.watch.delivery.duration',
   /** Histogram, s: from `acquire()` being called to its outcome (held, timed out, aborted, failed). */
   lockAcquireDuration: 'consulkit.lock.acquire.duration',
   /** Histogram, s: how long a lock or semaphore slot was held, ended by a release or a loss. */

@@ -255,9 +255,13 @@ export class Telemetry {
     if (this.state.failingWatches.size > 0) this.state.failingWatches.delete(query);
   }
 
-  /** A loop of `query` handed a change to its watches; `answeredAt` is `performance.now()` when the answer arrived. */
-  watchDelivered(query: string, answeredAt: number): void {
-    this.#instruments?.watchLag.record((performance.now() - answeredAt) / 1000, {
+  /**
+   * A loop of `query` handed a changed answer to every watch of it; `deliveringSince` is
+   * `performance.now()` when it began to. Recorded as the delivery's duration: Consul tells no
+   * write time, so the lag from the write to the answer cannot be measured here.
+   */
+  watchDelivered(query: string, deliveringSince: number): void {
+    this.#instruments?.watchDelivery.record((performance.now() - deliveringSince) / 1000, {
       [ATTRIBUTES.watchKind]: watchKind(query),
     });
   }

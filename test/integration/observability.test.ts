@@ -230,7 +230,7 @@ describe('observability of watches', () => {
       await sdk.sum(METRICS.watchReads, { [ATTRIBUTES.watchKind]: 'kv', [ATTRIBUTES.outcome]: 'ok' }),
     ).toBeGreaterThanOrEqual(2);
     expect(
-      (await sdk.histogram(METRICS.watchLag, { [ATTRIBUTES.watchKind]: 'kv' })).count,
+      (await sdk.histogram(METRICS.watchDelivery, { [ATTRIBUTES.watchKind]: 'kv' })).count,
     ).toBeGreaterThanOrEqual(2);
   });
 

@@ -284,6 +284,19 @@ describe('observability facade', () => {
     expect(errors).toHaveLength(3);
   });
 
+  it('records how long a loop took to hand a change to its watches, by kind, as the delivery duration', async () => {
+    const sdk = memory();
+    const telemetry = new Telemetry({ meterProvider: sdk.meterProvider }, target);
+    telemetry.watchDelivered('kv.get(key="a")', performance.now() - 20);
+    const delivery = await sdk.histogram('consulkit.watch.delivery.duration', {
+      [ATTRIBUTES.watchKind]: 'kv',
+    });
+    expect(delivery.count).toBe(1);
+    expect(delivery.sum).toBeGreaterThanOrEqual(0.02); // seconds
+    expect(delivery.sum).toBeLessThan(60);
+    expect(METRICS.watchDelivery).toBe('consulkit.watch.delivery.duration');
+  });
+
   it('stops calling its observable callbacks once closed', async () => {
     const sdk = memory();
     const telemetry = new Telemetry({ meterProvider: sdk.meterProvider }, target);
