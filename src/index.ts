@@ -30,6 +30,7 @@ export {
   type ConsulErrorCode,
   type HttpErrorDetails,
 } from './errors.js';
+export { UnknownOptionError } from './options-check.js';
 export type { QueryMeta } from './transport/query-meta.js';
 export type { CallOptions, ReadOptions } from './transport/types.js';
 export type { TransportStats, PoolStats } from './transport/transport.js';
