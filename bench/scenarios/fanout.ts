@@ -1,7 +1,10 @@
 /**
  * Fan-out: many subscribers to one key, a series of changes. Measures the connections the
  * subscribers hold and the change→notify latency seen by every subscriber (from just before
- * the write is sent to the moment the subscriber's listener runs).
+ * the write is sent to the moment the subscriber's listener runs). That latency is split in
+ * two: until the first subscriber of a change is notified (the write, the agent waking the
+ * long poll, the answer's decoding: one read, whatever the subscribers), and from the first to
+ * the last subscriber (the fan-out inside the client, which grows with the subscribers).
  */
 import ConsulNpm from 'consul';
 import { Consul } from '../../src/index.js';
@@ -34,6 +37,12 @@ interface FanoutMeasurement {
   p50: number | null;
   p99: number | null;
   max: number | null;
+  /** Per change: from just before the write to the first subscriber notified. */
+  firstP50: number | null;
+  firstP99: number | null;
+  /** Per change: from the first subscriber notified to the last. */
+  fanoutP50: number | null;
+  fanoutP99: number | null;
 }
 
 function sequenceOf(value: string | undefined): number {
@@ -56,13 +65,19 @@ async function measure(
   const baseline = await connectionsTo(context.port);
   const startedAt: number[] = [];
   const latencies: number[] = [];
+  const firstAt: number[] = [];
+  const lastAt: number[] = [];
   const subscribers = subscribe((subscriber, value) => {
     const sequence = sequenceOf(value);
     const seen = subscribers.seen;
     if (sequence <= (seen[subscriber] ?? -1)) return;
     seen[subscriber] = sequence;
     const t0 = startedAt[sequence];
-    if (t0 !== undefined) latencies.push(performance.now() - t0);
+    if (t0 === undefined) return;
+    const now = performance.now();
+    latencies.push(now - t0);
+    firstAt[sequence] ??= now;
+    lastAt[sequence] = now;
   });
   try {
     subscribers.seen.fill(-1);
@@ -78,11 +93,20 @@ async function measure(
     await waitFor(() => allAt(1), NOTIFY_TIMEOUT_MS);
     await sleep(GAP_MS);
     let notified = 0;
+    const firsts: number[] = [];
+    const fanouts: number[] = [];
     for (let sequence = 2; sequence < CHANGES + 2; sequence++) {
-      startedAt[sequence] = performance.now();
+      const t0 = performance.now();
+      startedAt[sequence] = t0;
       await writer.kv.put(key, `v${sequence}`);
       await waitFor(() => allAt(sequence), NOTIFY_TIMEOUT_MS);
       notified += subscribers.seen.filter((seen) => seen >= sequence).length;
+      const first = firstAt[sequence];
+      const last = lastAt[sequence];
+      if (first !== undefined && last !== undefined && allAt(sequence)) {
+        firsts.push(first - t0);
+        fanouts.push(last - first);
+      }
       await sleep(GAP_MS);
     }
     return {
@@ -95,6 +119,10 @@ async function measure(
       p50: percentile(latencies, 0.5),
       p99: percentile(latencies, 0.99),
       max: percentile(latencies, 1),
+      firstP50: percentile(firsts, 0.5),
+      firstP99: percentile(firsts, 0.99),
+      fanoutP50: percentile(fanouts, 0.5),
+      fanoutP99: percentile(fanouts, 0.99),
     };
   } finally {
     await subscribers.close();
@@ -156,6 +184,10 @@ function row(subject: string, m: FanoutMeasurement): BenchRow {
       'p50 ms': m.p50,
       'p99 ms': m.p99,
       'max ms': m.max,
+      'first p50 ms': m.firstP50,
+      'first p99 ms': m.firstP99,
+      'fan-out p50 ms': m.fanoutP50,
+      'fan-out p99 ms': m.fanoutP99,
     },
   };
 }
@@ -190,8 +222,8 @@ export const fanout: BenchScenario = {
             actual: `${longPolls} long poll; ${ours1000.connections ?? '?'} TCP connections open`,
           },
           {
-            goal: 'change→notify p99 ≤ 20 ms at 1,000 subscribers',
-            met: p99 <= 20,
+            goal: 'change→notify p99 ≤ 10 ms at 1,000 subscribers',
+            met: p99 <= 10,
             actual: `${p99.toFixed(1)} ms`,
           },
           {
@@ -205,6 +237,9 @@ export const fanout: BenchScenario = {
             'consulkit shows 2: the long poll, plus the idle keep-alive connection of its pool for ordinary requests, which the first (non-blocking) read used',
           'long polls: requests in flight as the client counts them',
           'latency runs from just before the PUT is sent to the subscriber listener, so it includes the write itself',
+          'first: per change, until the first subscriber is notified (write, agent, one read and its decoding); ' +
+            'fan-out: per change, from the first subscriber notified to the last (the client delivering to every subscriber); ' +
+            'p99 over all subscribers is about the worst change of the 40, so a single scheduling stall of a loaded machine sets it',
         ],
       };
     } finally {

@@ -8,11 +8,18 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
 import { ClosedError } from '../errors.js';
-import { callListener, logListenerFailure } from '../safe-emit.js';
+import { asError, callListener, logListenerFailure } from '../safe-emit.js';
 import { LatestValueIterator } from './latest-iterator.js';
 import type { LoopSubscriber } from './loop.js';
 import type { WatchSource } from './source.js';
 import type { Watch, WatchEvents, WatchState } from './types.js';
+
+/**
+ * No value yet. A sentinel rather than a `{ value }` box, because a delivery to a thousand
+ * watches of one key would allocate two boxes per watch (`undefined` is a real value: a
+ * missing key).
+ */
+const NONE: unique symbol = Symbol('none');
 
 interface Deferred<T> {
   resolve(value: T): void;
@@ -33,13 +40,15 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
   readonly #logger: Logger;
   readonly #emitter = new EventEmitter<WatchEvents<T>>();
   readonly #iterators = new Set<LatestValueIterator<T>>();
-  #latest: { value: T } | undefined;
-  #emitted: { value: T } | undefined;
+  #latest: T | typeof NONE = NONE;
+  #emitted: T | typeof NONE = NONE;
   #open = true;
   /** Why the watch ended: what `ready()` rejects with and, for a failure, what iterators throw. */
   #ending: { reason: unknown; failed: boolean } | undefined;
   #finalIndex: bigint | undefined;
   #readyWaiters: Deferred<T>[] = [];
+  /** Made once: a delivery must not allocate a closure per listener. */
+  readonly #changeFailed = (error: Error): void => this.#listenerFailed('change', error);
   #closing: Promise<void> | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = (): void => {
@@ -69,16 +78,16 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
       // A late subscriber has the value at once (`current`, `ready()`, the iterator) and, like
       // the first one, sees it as its first `change`: after the caller had a chance to add
       // listeners.
-      this.#latest = { value: current.value };
+      this.#latest = current.value;
       queueMicrotask(() => {
-        if (this.#open && this.#emitted === undefined && this.#latest !== undefined)
-          this.#emitChange(this.#latest.value);
+        const latest = this.#latest;
+        if (this.#open && this.#emitted === NONE && latest !== NONE) this.#emitChange(latest);
       });
     }
   }
 
   get current(): T | undefined {
-    return this.#latest?.value;
+    return this.#latest === NONE ? undefined : this.#latest;
   }
 
   get index(): bigint | undefined {
@@ -101,7 +110,8 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
   }
 
   ready(): Promise<T> {
-    if (this.#latest !== undefined) return Promise.resolve(this.#latest.value);
+    const latest = this.#latest;
+    if (latest !== NONE) return Promise.resolve(latest);
     if (!this.#open) return Promise.reject(this.#ending?.reason ?? new ClosedError('the watch was closed'));
     return new Promise<T>((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
@@ -128,7 +138,8 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
   [Symbol.asyncIterator](): AsyncIterableIterator<T, undefined> {
     const iterator = new LatestValueIterator<T>(() => this.close());
     if (this.#open) {
-      if (this.#latest !== undefined) iterator.push(this.#latest.value);
+      const latest = this.#latest;
+      if (latest !== NONE) iterator.push(latest);
       this.#iterators.add(iterator);
     } else {
       iterator.end(this.#ending?.failed ? this.#ending.reason : undefined);
@@ -147,10 +158,10 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
   /** @internal */
   deliver(value: T): void {
     if (!this.#open) return;
-    this.#latest = { value };
+    this.#latest = value;
     if (this.#readyWaiters.length > 0)
       for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve(value);
-    for (const iterator of this.#iterators) iterator.push(value);
+    if (this.#iterators.size > 0) for (const iterator of this.#iterators) iterator.push(value);
     this.#emitChange(value);
   }
 
@@ -195,10 +206,20 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
   }
 
   #emitChange(value: T): void {
-    const previous = this.#emitted?.value;
-    this.#emitted = { value };
+    const previous = this.#emitted === NONE ? undefined : this.#emitted;
+    this.#emitted = value;
+    // This runs once per watch for every change: a thousand watches of one key run it a
+    // thousand times in a row, so the common case (a listener that returns nothing) costs
+    // no closure; a returned promise goes through callListener for its rejection.
     for (const listener of this.#emitter.listeners('change')) {
-      this.#invoke('change', () => listener(value, previous));
+      let result: unknown;
+      try {
+        result = listener(value, previous);
+      } catch (thrown) {
+        this.#changeFailed(asError(thrown));
+        continue;
+      }
+      if (result !== undefined) callListener(() => result, this.#changeFailed);
     }
   }
 
