@@ -138,6 +138,8 @@ export class Transport {
   private readonly blockingPool: RenewablePool;
   private closed = false;
   readonly #telemetry: Telemetry | undefined;
+  /** The headers of a call without body or own token, built once (undici only reads them). */
+  readonly #clientHeaders: Readonly<Record<string, string>>;
   #closing: Promise<void> | undefined;
   // A timed-out attempt already spent the caller's time bound; retrying would break the
   // promise that `timeout` makes. The watcher retries those itself. (One function per
@@ -152,6 +154,7 @@ export class Transport {
     this.config = config;
     this.logger = logger;
     this.#telemetry = telemetry;
+    this.#clientHeaders = Object.freeze(config.token === undefined ? {} : { 'x-consul-token': config.token });
     const connect = config.tls ? tlsConnectOptions(config.tls) : undefined;
     const common = {
       ...(config.socketPath !== undefined && { socketPath: config.socketPath }),
@@ -310,7 +313,7 @@ export class Transport {
   /** Validates and turns a spec into what undici needs; throws ValidationError before sending. */
   private prepare(spec: RequestSpec): {
     path: string;
-    headers: Record<string, string>;
+    headers: Readonly<Record<string, string>>;
     body: string | Uint8Array | undefined;
     timeoutMs: number;
     blocking: boolean;
@@ -318,7 +321,8 @@ export class Transport {
     const read = spec.read;
     const options = read ?? spec.call ?? {};
     const parts: string[] = [];
-    for (const [name, value] of Object.entries(spec.query ?? {})) appendQuery(parts, name, value);
+    const query = spec.query;
+    if (query !== undefined) for (const name in query) appendQuery(parts, name, query[name]);
     const datacenter = this.datacenterFor(options);
     if (datacenter !== undefined) appendQuery(parts, 'dc', datacenter);
 
@@ -358,6 +362,10 @@ export class Transport {
       }
     }
 
+    const path = parts.length ? `${spec.path}?${parts.join('&')}` : spec.path;
+    // Most calls carry no body and the client's own token: they share one frozen header set.
+    if (spec.body === undefined && options.token === undefined)
+      return { path, headers: this.#clientHeaders, body: undefined, timeoutMs, blocking };
     const headers: Record<string, string> = {};
     const token = options.token === undefined ? this.config.token : validateToken(options.token);
     if (token !== undefined) headers['x-consul-token'] = token;
@@ -369,7 +377,6 @@ export class Transport {
       body = spec.body.raw;
       headers['content-type'] = 'application/octet-stream';
     }
-    const path = parts.length ? `${spec.path}?${parts.join('&')}` : spec.path;
     return { path, headers, body, timeoutMs, blocking };
   }
 
