@@ -1,13 +1,20 @@
 /**
  * What every `consulkit` command shares: the connection flags (`--address`, `--token`,
- * `--ca-file`, …) on top of the `CONSUL_HTTP_*` environment, `--log-level`, `--help`,
+ * `--ca-file`, `--client-cert`, …) on top of the `CONSUL_HTTP_*` environment, `--log-level`, `--help`,
  * argument parsing with `node:util.parseArgs`, and the exit codes.
  *
  * @packageDocumentation
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import { Consul, toMilliseconds, ValidationError, type ConsulOptions, type Duration } from '../index.js';
+import {
+  Consul,
+  toMilliseconds,
+  ValidationError,
+  type ConsulOptions,
+  type Duration,
+  type TlsOptions,
+} from '../index.js';
 
 /** Exit codes shared by every command (a command may also pass on its child's code). */
 export const EXIT = Object.freeze({
@@ -43,6 +50,9 @@ export const COMMON_OPTIONS = {
   token: { type: 'string' },
   'token-file': { type: 'string' },
   'ca-file': { type: 'string' },
+  'client-cert': { type: 'string' },
+  'client-key': { type: 'string' },
+  'tls-server-name': { type: 'string' },
   datacenter: { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -54,8 +64,13 @@ export const COMMON_HELP = `Connection (flags win over the environment):
                        default http://127.0.0.1:8500; CONSUL_HTTP_SSL=true for https)
   --token TOKEN        ACL token (CONSUL_HTTP_TOKEN)
   --token-file PATH    file holding the ACL token (CONSUL_HTTP_TOKEN_FILE)
-  --ca-file PATH       CA certificate for https (CONSUL_CACERT; client certificate from
-                       CONSUL_CLIENT_CERT / CONSUL_CLIENT_KEY)
+  --ca-file PATH       CA certificate for https (CONSUL_CACERT)
+  --client-cert PATH   client certificate, for agents that verify incoming HTTPS
+                       (CONSUL_CLIENT_CERT), with its key
+  --client-key PATH    its private key (CONSUL_CLIENT_KEY)
+  --tls-server-name NAME
+                       name the agent's certificate must carry, e.g. server.dc1.consul
+                       when the address is an IP (CONSUL_TLS_SERVER_NAME)
   --datacenter DC      datacenter to query (default: the agent's)
   --log-level LEVEL    fatal, error, warn, info (default), debug, trace or silent;
                        logs are JSON lines (pino) on stderr (CONSULKIT_LOG_LEVEL)
@@ -69,6 +84,9 @@ export interface CommonValues {
   token?: string | undefined;
   'token-file'?: string | undefined;
   'ca-file'?: string | undefined;
+  'client-cert'?: string | undefined;
+  'client-key'?: string | undefined;
+  'tls-server-name'?: string | undefined;
   datacenter?: string | undefined;
   'log-level'?: string | undefined;
   help?: boolean | undefined;
@@ -226,7 +244,8 @@ export function createCliLogger(level: string | undefined, command: string): Log
 /**
  * A client from the `CONSUL_HTTP_*` environment overridden by the connection flags.
  *
- * @throws ValidationError for a malformed address, token file or CA option
+ * @throws ValidationError for a malformed address, an unreadable token file, CA, certificate or
+ *   key file, or a client certificate without its key (or the reverse)
  */
 export function createClient(values: CommonValues, logger: Logger): Consul {
   const options: ConsulOptions = { logger };
@@ -234,7 +253,13 @@ export function createClient(values: CommonValues, logger: Logger): Consul {
   if (values.token !== undefined) options.token = values.token;
   if (values['token-file'] !== undefined) options.tokenFile = values['token-file'];
   if (values.datacenter !== undefined) options.datacenter = values.datacenter;
-  if (values['ca-file'] !== undefined) options.tls = { caFile: values['ca-file'] };
+  // Each TLS flag overrides only its own variable; the others still come from the environment.
+  const tls: TlsOptions = {};
+  if (values['ca-file'] !== undefined) tls.caFile = values['ca-file'];
+  if (values['client-cert'] !== undefined) tls.certFile = values['client-cert'];
+  if (values['client-key'] !== undefined) tls.keyFile = values['client-key'];
+  if (values['tls-server-name'] !== undefined) tls.serverName = values['tls-server-name'];
+  if (Object.keys(tls).length > 0) options.tls = tls;
   return new Consul(options);
 }
 

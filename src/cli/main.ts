@@ -41,7 +41,8 @@ Service registration, locks, leader election, watches and status on HashiCorp Co
 Commands:
 ${lines.join('\n')}
 
-Every command takes --address, --token, --ca-file (or the CONSUL_HTTP_* environment),
+Every command takes --address, --token, the TLS flags --ca-file, --client-cert,
+--client-key and --tls-server-name (or the CONSUL_HTTP_* environment),
 --log-level, and --help with examples.
 
   consulkit --version     print the version
