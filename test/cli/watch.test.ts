@@ -23,18 +23,25 @@ async function jsonLine<T>(
   match: (value: T) => boolean,
   from = 0,
 ): Promise<{ value: T; seen: number }> {
-  const found = await waitFor(
-    `a matching line (got: ${watch.lines.slice(from).join(' | ')}; stderr: ${watch.stderr.join('')})`,
-    () => {
-      for (let index = from; index < watch.lines.length; index += 1) {
-        const value = JSON.parse(watch.lines[index]!) as T;
-        if (match(value)) return { value, seen: index + 1 };
-      }
-      return undefined;
-    },
-    30_000,
-  );
-  return found;
+  try {
+    return await waitFor(
+      'a matching line',
+      () => {
+        for (let index = from; index < watch.lines.length; index += 1) {
+          const value = JSON.parse(watch.lines[index]!) as T;
+          if (match(value)) return { value, seen: index + 1 };
+        }
+        return undefined;
+      },
+      30_000,
+    );
+  } catch (error) {
+    // What the watch printed by the deadline, to tell a wrong line from no line at all.
+    throw new Error(
+      `${(error as Error).message}; lines: ${watch.lines.slice(from).join(' | ')}; stderr: ${watch.stderr.join('')}`,
+      { cause: error },
+    );
+  }
 }
 
 /** Stops a watch with SIGINT and expects its clean exit. */
