@@ -6,6 +6,8 @@
  */
 import {
   createNoopMeter,
+  diag,
+  DiagLogLevel,
   metrics,
   ProxyTracerProvider,
   trace,
@@ -224,6 +226,34 @@ describe('observability providers and request cost', () => {
     expect(reads).toBe(3); // once for the first provider, twice for the second
     expect(second.finishedSpans()).toHaveLength(1);
     expect(first.finishedSpans()).toHaveLength(0);
+  });
+
+  it('reports a global meter provider that fails on OpenTelemetry’s diag logger and keeps the old one', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    cleanGlobals();
+    const errors: unknown[][] = [];
+    const ignore = (): void => undefined;
+    diag.setLogger(
+      {
+        error: (...args: unknown[]) => void errors.push(args),
+        warn: ignore,
+        info: ignore,
+        debug: ignore,
+        verbose: ignore,
+      },
+      DiagLogLevel.ERROR,
+    );
+    cleanups.push(() => diag.disable());
+    const telemetry = telemetryOf({}, target);
+    const broken = new Error('this SDK cannot make a meter');
+    metrics.setGlobalMeterProvider({
+      getMeter: () => {
+        throw broken;
+      },
+    });
+    vi.advanceTimersByTime(GLOBAL_PROVIDER_CHECK_MS);
+    expect(errors).toEqual([[expect.stringContaining('consulkit'), broken]]);
+    expect(telemetry.metricsEnabled).toBe(false);
   });
 
   it('stops reading the globals once closed', () => {
