@@ -132,6 +132,44 @@ describe('lock(), semaphore(), election()', () => {
     expect(await consul.kv.get(key)).toBeUndefined();
   });
 
+  it('acquire(), tryAcquire(), withLock(), campaign(), runWhileLeader(): a misspelt call option is refused before any request', async () => {
+    const key = `${uniquePrefix('unknown-options-calls')}/.lock`;
+    const sessionName = uniqueName('unknown-options-calls');
+    const lock = probe.lock(key, { sessionName });
+    await expectUnknown(() => lock.acquire({ timout: '1s' } as Loose), 'timout', 'timeout');
+    // acquire's `timeout` given to tryAcquire, whose bound is `wait`: it would try only once.
+    await expectUnknown(() => lock.tryAcquire({ timeout: '5s' } as Loose), 'timeout');
+    let ran = false;
+    await expectUnknown(
+      () => lock.withLock(() => (ran = true), { timout: '1s' } as Loose),
+      'timout',
+      'timeout',
+    );
+    expect(ran).toBe(false);
+    const election = probe.election(key, { sessionName });
+    await expectUnknown(() => election.campaign({ sigal: undefined } as Loose), 'sigal', 'signal');
+    await expectUnknown(
+      () => election.runWhileLeader(() => (ran = true), { sigal: undefined } as Loose),
+      'sigal',
+      'signal',
+    );
+    expect(ran).toBe(false);
+    expect(await consul.kv.get(key)).toBeUndefined();
+    expect(await sessionsNamed(sessionName)).toBe(0);
+
+    // Spelt right, tryAcquire waits up to `wait` for a lock another session holds.
+    const holder = consul.lock(key, { lockDelay: '0s' });
+    await holder.acquire({ timeout: '20s' });
+    const contender = consul.lock(key, { lockDelay: '0s' });
+    const waiting = contender.tryAcquire({ wait: '20s' });
+    await holder.release();
+    try {
+      expect(await waiting).toBe(true);
+    } finally {
+      await contender.release();
+    }
+  });
+
   it('semaphore: a misspelt option creates no session and no key; spelt right, it holds a slot', async () => {
     const prefix = uniquePrefix('unknown-options-semaphore');
     const sessionName = uniqueName('unknown-options-semaphore');

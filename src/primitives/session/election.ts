@@ -20,7 +20,7 @@ import {
   SESSION_OPTION_KEYS,
   type SessionOptions,
 } from './session-options.js';
-import { optionKeys } from '../../options-check.js';
+import { checkOptionKeys, optionKeys } from '../../options-check.js';
 import { Lock } from './lock.js';
 import type { PrimitiveHost } from './session-algorithm.js';
 
@@ -48,6 +48,12 @@ export interface RunWhileLeaderOptions {
   /** Also aborts the job's signal. */
   signal?: AbortSignal;
 }
+
+/** Every key of {@link CampaignOptions}. */
+export const CAMPAIGN_OPTION_KEYS = optionKeys<CampaignOptions>()(['signal']);
+
+/** Every key of {@link RunWhileLeaderOptions}. */
+export const RUN_WHILE_LEADER_OPTION_KEYS = optionKeys<RunWhileLeaderOptions>()(['signal']);
 
 /** The outcome of {@link Election.runWhileLeader}. */
 export type LeaderRun<T> = { readonly ran: false } | { readonly ran: true; readonly result: T };
@@ -173,6 +179,7 @@ export class Election extends EventEmitter<ElectionEvents> implements ClientReso
    *   without the ACL rights: the candidacy ends
    */
   async campaign(options: CampaignOptions = {}): Promise<void> {
+    checkOptionKeys(options, CAMPAIGN_OPTION_KEYS, 'campaign()');
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new ValidationError('signal', 'must be an AbortSignal');
@@ -240,6 +247,7 @@ export class Election extends EventEmitter<ElectionEvents> implements ClientReso
     options: RunWhileLeaderOptions = {},
   ): Promise<LeaderRun<T>> {
     if (typeof job !== 'function') throw new ValidationError('job', 'must be a function');
+    checkOptionKeys(options, RUN_WHILE_LEADER_OPTION_KEYS, 'runWhileLeader()');
     if (!this.isLeader) return { ran: false };
     const term = this.#lock.signal;
     const signal = options.signal === undefined ? term : AbortSignal.any([term, options.signal]);

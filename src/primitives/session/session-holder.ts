@@ -10,7 +10,13 @@ import { abortedSignal, boundedSignal } from '../../timing/index.js';
 import type { Watch } from '../../watch/types.js';
 import { Acquisition, stopKeeper } from './acquisition.js';
 import type { HeldContext, SessionAlgorithm } from './session-algorithm.js';
-import type { AcquireOptions, TryAcquireOptions } from './session-options.js';
+import { checkOptionKeys } from '../../options-check.js';
+import {
+  ACQUIRE_OPTION_KEYS,
+  TRY_ACQUIRE_OPTION_KEYS,
+  type AcquireOptions,
+  type TryAcquireOptions,
+} from './session-options.js';
 import { Term } from './term-monitor.js';
 import { beginLocalRelease, localReleasesAnnounced } from './local-releases.js';
 
@@ -77,13 +83,20 @@ export class SessionHolder<W> {
     return this.#closed;
   }
 
-  /** Waits until held. */
-  async acquire(options: AcquireOptions): Promise<void> {
+  /**
+   * Waits until held.
+   *
+   * @param where - the public method, named by an unknown-option error (`withLock()` goes through here)
+   */
+  async acquire(options: AcquireOptions, where = 'acquire()'): Promise<void> {
+    checkOptionKeys(options, ACQUIRE_OPTION_KEYS, where);
     await this.#contend(options.signal, options.timeout, false);
   }
 
   /** One attempt, or attempts for `wait`. */
   async tryAcquire(options: TryAcquireOptions): Promise<boolean> {
+    // `timeout` here (acquire's name for it) would otherwise make a single attempt.
+    checkOptionKeys(options, TRY_ACQUIRE_OPTION_KEYS, 'tryAcquire()');
     const wait = options.wait;
     if (wait === undefined || wait === 0 || wait === '0')
       return this.#contend(options.signal, undefined, true);
@@ -92,7 +105,7 @@ export class SessionHolder<W> {
 
   /** Acquires, runs `fn` with the term's signal, and releases whatever `fn` did. */
   async withHold<T>(fn: (signal: AbortSignal) => Promise<T> | T, options: AcquireOptions): Promise<T> {
-    await this.acquire(options);
+    await this.acquire(options, 'withLock()');
     const signal = this.signal;
     let result: T;
     try {

@@ -147,6 +147,12 @@ export interface TryAcquireOptions {
   wait?: Duration;
 }
 
+/** Every key of {@link AcquireOptions}. */
+export const ACQUIRE_OPTION_KEYS = optionKeys<AcquireOptions>()(['signal', 'timeout']);
+
+/** Every key of {@link TryAcquireOptions}. */
+export const TRY_ACQUIRE_OPTION_KEYS = optionKeys<TryAcquireOptions>()(['signal', 'wait']);
+
 /**
  * A preset for fast failover: a 2 s heartbeat check and a 1 s lock-delay. After the holder's
  * process is killed, another process acquires within about 2 s (check turns critical) + 1 s
