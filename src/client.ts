@@ -167,6 +167,8 @@ export class Consul implements AsyncDisposable {
       telemetry: this.telemetry,
     });
     this.#watchEngine = watchEngine;
+    // Users' own blocking reads take turns with the watches, so the watches' bound holds.
+    this.transport.useBlockingGate(watchEngine.scheduler.gate);
     this.track(watchEngine);
     this.telemetry.observeLoops(() => watchEngine.stats().loops);
     this.telemetry.observeConnections(() => {

@@ -14,6 +14,7 @@ import { formatDuration, toMilliseconds } from '../duration.js';
 import { errorForFailure, errorForStatus } from './error-mapping.js';
 import { Answer } from './answer.js';
 import { RenewablePool } from './renewable-pool.js';
+import type { BlockingGate } from './blocking-gate.js';
 import { tlsConnectOptions } from './tls-connect.js';
 import { validateToken } from './token.js';
 import { parseConsulJson, stringifyConsulJson } from './uint64-json.js';
@@ -140,6 +141,7 @@ export class Transport {
   readonly #telemetry: Telemetry | undefined;
   /** The headers of a call without body or own token, built once (undici only reads them). */
   readonly #clientHeaders: Readonly<Record<string, string>>;
+  #blockingGate: BlockingGate | undefined;
   #closing: Promise<void> | undefined;
   // A timed-out attempt already spent the caller's time bound; retrying would break the
   // promise that `timeout` makes. The watcher retries those itself. (One function per
@@ -213,6 +215,16 @@ export class Transport {
     return datacenter;
   }
 
+  /**
+   * Makes blocking reads take turns through `gate` (see {@link BlockingGate}): the client
+   * wires its watch engine's scheduler here, so that a user's own blocking read cannot hold
+   * a blocking connection the watches' worst-case delay counts on. Reads already in a turn
+   * of the gate (the watches' own) go straight through.
+   */
+  useBlockingGate(gate: BlockingGate): void {
+    this.#blockingGate = gate;
+  }
+
   /** Current counters. */
   stats(): TransportStats {
     const a = this.shortPool.stats();
@@ -263,6 +275,9 @@ export class Transport {
     }
     signal?.throwIfAborted();
     const prepared = this.prepare(spec);
+    const gate = this.#blockingGate;
+    if (prepared.blocking && gate !== undefined && !gate.holdsTurn(signal))
+      return this.#inTurn<T>(spec, gate);
     const idempotent = spec.idempotent ?? spec.method === 'GET';
     const retries = options.retries ?? this.config.retries;
     if (!Number.isInteger(retries) || retries < 0) {
@@ -308,6 +323,32 @@ export class Transport {
         },
       },
     );
+  }
+
+  /**
+   * A blocking read made outside the watches, sent in a turn of the gate with the turn's wait
+   * (Consul may answer a blocking query before its wait with the same index, so a shorter
+   * wait changes nothing a caller may rely on), and sent again on a later turn when the gate
+   * takes the turn back for a waiting read. The caller's abort ends it wherever it is.
+   */
+  async #inTurn<T>(spec: RequestSpec, gate: BlockingGate): Promise<ConsulResponse<T>> {
+    const read = spec.read ?? {};
+    const own = read.signal;
+    const askedMs = read.wait === undefined ? DEFAULT_BLOCKING_WAIT_MS : toMilliseconds(read.wait, 'wait');
+    for (;;) {
+      const turn = await gate.acquire(askedMs, own);
+      try {
+        return await this.request<T>({
+          ...spec,
+          read: { ...read, wait: Math.min(askedMs, turn.waitMs), signal: turn.signalFor(own) },
+        });
+      } catch (error) {
+        if (turn.signal.aborted && own?.aborted !== true) continue;
+        throw error;
+      } finally {
+        turn.release();
+      }
+    }
   }
 
   /** Validates and turns a spec into what undici needs; throws ValidationError before sending. */

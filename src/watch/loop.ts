@@ -245,7 +245,8 @@ export class BlockingLoop<T> implements WatchSource<T> {
               // This loop backs off on its own and must drop the index after a failure; a
               // transport retry would re-send the old index to a possibly restarted agent.
               retries: 0,
-              signal: turn === undefined ? signal : AbortSignal.any([signal, turn.signal]),
+              // A read in a turn is known to the transport's gate by this signal: no second turn.
+              signal: turn === undefined ? signal : turn.signalFor(signal),
               ...(settings.consistency !== undefined && { consistency: settings.consistency }),
               ...(settings.datacenter !== undefined && { datacenter: settings.datacenter }),
               ...(settings.token !== undefined && { token: settings.token }),

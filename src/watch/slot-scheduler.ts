@@ -10,6 +10,8 @@
  * @packageDocumentation
  */
 
+import type { BlockingGate, BlockingTurn } from '../transport/blocking-gate.js';
+
 /** Settings of a {@link SlotScheduler}. */
 export interface SlotSchedulerOptions {
   /** Slots (blocking reads in flight at once). */
@@ -28,8 +30,8 @@ export class PreemptedError extends Error {
   }
 }
 
-/** A slot granted for one read. */
-export interface Turn {
+/** A slot granted for one read; also the transport's {@link BlockingTurn}. */
+export interface Turn extends BlockingTurn {
   /** The wait to send with this read (never above the one asked for). */
   readonly waitMs: number;
   /** Aborted when the scheduler takes the slot back (reason: {@link PreemptedError}). */
@@ -94,6 +96,8 @@ export class SlotScheduler {
   #preemptions = 0;
   // Set while a queued loop waits for a held turn to become old enough to preempt.
   #recheck: ReturnType<typeof setTimeout> | undefined;
+  /** Signals of reads sent in a granted turn: the transport must not ask for a second one. */
+  readonly #turnSignals = new WeakSet<AbortSignal>();
 
   constructor(options: SlotSchedulerOptions, now: () => number = () => performance.now()) {
     if (!Number.isInteger(options.slots) || options.slots < 1)
@@ -137,6 +141,35 @@ export class SlotScheduler {
     };
   }
 
+  /**
+   * The scheduler as the transport's {@link BlockingGate}: a blocking read made outside any
+   * watch (a user's own `kv.get(key, { index, wait })`) counts as one more loop while it
+   * waits and runs, and takes turns like one, so the worst-case delay of the watches holds.
+   */
+  readonly gate: BlockingGate = {
+    holdsTurn: (signal) => signal !== undefined && this.#turnSignals.has(signal),
+    acquire: (maxWaitMs, signal) => {
+      // Before joining: an aborted read must leave no member behind.
+      if (signal?.aborted) return Promise.reject(signal.reason as Error);
+      const leave = this.join();
+      return this.acquire(maxWaitMs, signal).then(
+        (turn) => ({
+          waitMs: turn.waitMs,
+          signal: turn.signal,
+          signalFor: (other) => turn.signalFor(other),
+          release: () => {
+            turn.release();
+            leave();
+          },
+        }),
+        (reason: unknown) => {
+          leave();
+          throw reason;
+        },
+      );
+    },
+  };
+
   /** Wait of a turn granted now, for a loop that asked for `maxWaitMs`. */
   currentWaitMs(maxWaitMs: number): number {
     return turnWaitMs(this.#members, this.#slots, maxWaitMs, this.#options);
@@ -178,9 +211,15 @@ export class SlotScheduler {
       };
       this.#held.add(held);
       let released = false;
+      const turnSignal = held.controller.signal;
       waiter.resolve({
         waitMs: held.waitMs,
-        signal: held.controller.signal,
+        signal: turnSignal,
+        signalFor: (other) => {
+          const signal = other === undefined ? turnSignal : AbortSignal.any([other, turnSignal]);
+          this.#turnSignals.add(signal);
+          return signal;
+        },
         release: () => {
           if (released) return;
           released = true;

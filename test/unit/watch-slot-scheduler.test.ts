@@ -177,3 +177,63 @@ describe('SlotScheduler', () => {
     expect(scheduler.stats).toMatchObject({ held: 0, queued: 0, slots: 1 });
   });
 });
+
+describe('SlotScheduler.gate (blocking reads made outside the watches)', () => {
+  it('a read takes a turn as one more member while it waits and runs, and leaves with its release', async () => {
+    const scheduler = new SlotScheduler({ slots: 1, ...OPTIONS });
+    const leave = scheduler.join();
+    const loopTurn = await scheduler.acquire(60_000);
+    const pending = scheduler.gate.acquire(60_000, undefined);
+    // Two members on one slot: the read waits, and counts toward the shorter turns.
+    expect(scheduler.stats).toMatchObject({ held: 1, queued: 1, members: 2 });
+    loopTurn.release();
+    const turn = await pending;
+    expect(turn.waitMs).toBe(turnWaitMs(2, 1, 60_000, OPTIONS));
+    expect(scheduler.stats).toMatchObject({ held: 1, queued: 0, members: 2 });
+    turn.release();
+    turn.release();
+    expect(scheduler.stats).toMatchObject({ held: 0, queued: 0, members: 1 });
+    leave();
+  });
+
+  it('a read aborted while waiting for a turn rejects with its reason and takes and releases nothing', async () => {
+    const scheduler = new SlotScheduler({ slots: 1, ...OPTIONS });
+    const holder = await scheduler.acquire(60_000);
+    const controller = new AbortController();
+    const pending = scheduler.gate.acquire(60_000, controller.signal);
+    const reason = new Error('the caller gave up');
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(scheduler.stats).toMatchObject({ held: 1, queued: 0, members: 0 });
+    // The slot is still the holder's; once released, the next read gets it at once.
+    holder.release();
+    const next = await scheduler.gate.acquire(60_000, undefined);
+    expect(scheduler.stats).toMatchObject({ held: 1, members: 1 });
+    next.release();
+    expect(scheduler.stats).toMatchObject({ held: 0, queued: 0, members: 0 });
+  });
+
+  it('an already-aborted read joins nothing', async () => {
+    const scheduler = new SlotScheduler({ slots: 1, ...OPTIONS });
+    const reason = new Error('before asking');
+    await expect(scheduler.gate.acquire(60_000, AbortSignal.abort(reason))).rejects.toBe(reason);
+    expect(scheduler.stats).toMatchObject({ held: 0, queued: 0, members: 0 });
+  });
+
+  it("knows the reads sent in a granted turn (a watch's own) by their signal, and no other", async () => {
+    const scheduler = new SlotScheduler({ slots: 2, ...OPTIONS });
+    const own = new AbortController();
+    const turn = await scheduler.acquire(60_000);
+    const inTurn = turn.signalFor(own.signal);
+    expect(scheduler.gate.holdsTurn(inTurn)).toBe(true);
+    expect(scheduler.gate.holdsTurn(own.signal)).toBe(false);
+    expect(scheduler.gate.holdsTurn(undefined)).toBe(false);
+    expect(scheduler.gate.holdsTurn(new AbortController().signal)).toBe(false);
+    // The read's signal follows both the caller and the turn.
+    own.abort(new Error('caller'));
+    expect(inTurn.aborted).toBe(true);
+    const other = (await scheduler.acquire(60_000)).signalFor(undefined);
+    expect(scheduler.gate.holdsTurn(other)).toBe(true);
+    turn.release();
+  });
+});
