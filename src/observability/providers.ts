@@ -50,12 +50,10 @@ function instrumentsOf(provider: MeterProvider): Instruments | undefined {
 
 /** A tracer, and the proxy it depends on when it came from one. */
 class TracerSource {
-  readonly provider: TracerProvider;
   readonly #tracer: Tracer | undefined;
   readonly #proxy: ProxyTracerProvider | undefined;
 
   constructor(provider: TracerProvider) {
-    this.provider = provider;
     this.#proxy = provider instanceof ProxyTracerProvider ? provider : undefined;
     const tracer =
       provider === NOOP_TRACER_PROVIDER
@@ -80,6 +78,8 @@ export class Providers {
   #meterProvider: MeterProvider;
   #instruments: Instruments | undefined;
   #tracer: TracerSource;
+  /** The tracer provider last read (the one in use, unless it failed). */
+  #tracerProvider: TracerProvider;
   /** Every observable callback, by the instrument it reports on, to move to new instruments. */
   readonly #callbacks = new Map<ObservableCallback, ObservableName>();
   #timer: NodeJS.Timeout | undefined;
@@ -90,7 +90,8 @@ export class Providers {
     this.#tracerFromGlobal = tracerProvider === undefined;
     this.#meterProvider = meterProvider ?? metrics.getMeterProvider();
     this.#instruments = instrumentsOf(this.#meterProvider);
-    this.#tracer = new TracerSource(tracerProvider ?? trace.getTracerProvider());
+    this.#tracerProvider = tracerProvider ?? trace.getTracerProvider();
+    this.#tracer = new TracerSource(this.#tracerProvider);
     if (this.#meterFromGlobal || this.#tracerFromGlobal) {
       // Held weakly: a client dropped without close() must not be kept alive by its timer.
       const self = new WeakRef(this);
@@ -120,21 +121,20 @@ export class Providers {
    * place OpenTelemetry reports instrumentation failures) and the old one stays in use.
    */
   refresh(): void {
-    try {
-      if (this.#meterFromGlobal) {
-        const provider = metrics.getMeterProvider();
-        if (provider !== this.#meterProvider) {
-          const instruments = instrumentsOf(provider);
-          this.#meterProvider = provider;
-          this.#switchInstruments(instruments);
-        }
+    if (this.#meterFromGlobal) {
+      const provider = metrics.getMeterProvider();
+      if (provider !== this.#meterProvider) {
+        // Taken first, so that a provider that fails is reported once, not every second.
+        this.#meterProvider = provider;
+        this.#use('meter', () => this.#switchInstruments(instrumentsOf(provider)));
       }
-      if (this.#tracerFromGlobal) {
-        const provider = trace.getTracerProvider();
-        if (provider !== this.#tracer.provider) this.#tracer = new TracerSource(provider);
+    }
+    if (this.#tracerFromGlobal) {
+      const provider = trace.getTracerProvider();
+      if (provider !== this.#tracerProvider) {
+        this.#tracerProvider = provider;
+        this.#use('tracer', () => (this.#tracer = new TracerSource(provider)));
       }
-    } catch (error) {
-      diag.error('consulkit: could not use the global OpenTelemetry provider', error);
     }
   }
 
@@ -161,6 +161,14 @@ export class Providers {
     this.#timer = undefined;
     for (const [callback, name] of this.#callbacks) this.#instruments?.[name].removeCallback(callback);
     this.#callbacks.clear();
+  }
+
+  #use(what: string, adopt: () => unknown): void {
+    try {
+      adopt();
+    } catch (error) {
+      diag.error(`consulkit: could not use the global OpenTelemetry ${what} provider`, error);
+    }
   }
 
   #switchInstruments(instruments: Instruments | undefined): void {
