@@ -233,6 +233,12 @@ describe('registerService()', () => {
     const registration = await consul.registerService({ ...base, port: 8080 });
     try {
       expect((await consul.agent.service.get(id))?.Port).toBe(8080);
+      // A misspelt stop() option leaves the registration running.
+      await expect(registration.stop({ dran: false } as Loose)).rejects.toThrow(
+        "dran: unknown option of stop(); did you mean 'drain'?",
+      );
+      expect(registration.active).toBe(true);
+      expect(await consul.agent.service.get(id)).toBeDefined();
     } finally {
       await registration.stop();
     }

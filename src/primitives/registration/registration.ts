@@ -20,6 +20,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
 import type { ClientResource } from '../../client.js';
 import { ClosedError, ValidationError } from '../../errors.js';
+import { checkOptionKeys, optionKeys } from '../../options-check.js';
 import { safeEmit } from '../../safe-emit.js';
 import { HealthEvaluator } from './health-evaluator.js';
 import { HeartbeatTicker } from './heartbeat-ticker.js';
@@ -54,6 +55,9 @@ export interface StopRegistrationOptions {
   /** Drain first when the registration was created with `drain`. Default true. */
   drain?: boolean;
 }
+
+/** Every key of {@link StopRegistrationOptions}. */
+export const STOP_REGISTRATION_OPTION_KEYS = optionKeys<StopRegistrationOptions>()(['drain']);
 
 type State = 'starting' | 'active' | 'stopping' | 'stopped';
 
@@ -260,6 +264,11 @@ export class ServiceRegistration
    * and reject the promise after everything else was cleaned up.
    */
   stop(options: StopRegistrationOptions = {}): Promise<void> {
+    try {
+      checkOptionKeys(options, STOP_REGISTRATION_OPTION_KEYS, 'stop()');
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     this.#stopping ??= this.#shutdown(options.drain ?? true);
     return this.#stopping;
   }
