@@ -37,14 +37,11 @@ export interface RenewablePoolStats {
 export class RenewablePool {
   #current: Pool;
   readonly #create: (factory: ConnectionFactory) => Pool;
-  /** Every connection made by the factory and not yet closed or dropped by its pool. */
-  readonly #clients = new Set<Client>();
-  readonly #factory: ConnectionFactory = (origin, options) => {
-    // The options are the pool's own, as its default factory passes them on.
-    const client = new Client(origin, options as Client.Options);
-    this.#clients.add(client);
-    return client;
-  };
+  /**
+   * Per pool, the connections its factory made and it has not closed or dropped; a pool's
+   * set goes with the pool, so renewals leave nothing behind.
+   */
+  readonly #clients = new Map<Pool, Set<Client>>();
   readonly #logger: Logger;
   readonly #name: string;
   readonly #retiring = new Set<Pool>();
@@ -93,19 +90,28 @@ export class RenewablePool {
       queued += pool.stats.queued;
     }
     const runningPerConnection: number[] = [];
-    for (const client of this.#clients) {
-      if (client.closed || client.destroyed) this.#clients.delete(client);
-      else if (client.stats.connected) runningPerConnection.push(client.stats.running);
+    for (const clients of this.#clients.values()) {
+      for (const client of clients) {
+        if (client.closed || client.destroyed) clients.delete(client);
+        else if (client.stats.connected) runningPerConnection.push(client.stats.running);
+      }
     }
     runningPerConnection.sort((a, b) => b - a);
     return { connected, running, queued, runningPerConnection };
   }
 
   #open(): Pool {
-    const pool = this.#create(this.#factory);
+    const clients = new Set<Client>();
+    const pool = this.#create((origin, options) => {
+      // The options are the pool's own, as its default factory passes them on.
+      const client = new Client(origin, options as Client.Options);
+      clients.add(client);
+      return client;
+    });
+    this.#clients.set(pool, clients);
     // A pool drops a connection that failed to connect without closing it: forget it too.
     pool.on('connectionError', (_origin, targets) => {
-      for (const target of targets) if (target instanceof Client) this.#clients.delete(target);
+      for (const target of targets) if (target instanceof Client) clients.delete(target);
     });
     return pool;
   }
@@ -125,9 +131,13 @@ export class RenewablePool {
       'consulkit: connections suspect after a timeout; using new ones',
     );
     (this.#cutOnRenew ? suspect.destroy() : suspect.close()).then(
-      () => this.#retiring.delete(suspect),
+      () => {
+        this.#retiring.delete(suspect);
+        this.#clients.delete(suspect);
+      },
       (error: unknown) => {
         this.#retiring.delete(suspect);
+        this.#clients.delete(suspect);
         this.#logger.warn(
           { err: error, pool: this.#name },
           'consulkit: closing a suspect connection pool failed',
