@@ -73,6 +73,8 @@ export const kvThroughput: BenchScenario = {
       await consul.kv.put(key, 'a small value, as a config flag would be');
       const subjects: [string, Get][] = [
         ['consulkit', () => consul.kv.get(key)],
+        // The same read asking for the response metadata too (parsed only when asked for).
+        ['consulkit .withMeta()', () => consul.kv.get(key).withMeta()],
         [
           'raw undici Pool',
           async () => {
@@ -124,6 +126,7 @@ export const kvThroughput: BenchScenario = {
         ]),
       }));
       const ours = results.get('consulkit') ?? {};
+      const oursWithMeta = results.get('consulkit .withMeta()') ?? {};
       const raw = results.get('raw undici Pool') ?? {};
       const theirs = results.get('consul (npm)') ?? {};
       const oursCpu = cpuResults.get('consulkit') ?? {};
@@ -133,6 +136,7 @@ export const kvThroughput: BenchScenario = {
       const ratios: Record<string, number> = {};
       for (const c of CONCURRENCIES) {
         ratios[`consulkit / raw undici @${c}`] = ratio(ours[c], raw[c]);
+        ratios[`consulkit .withMeta() / raw undici @${c}`] = ratio(oursWithMeta[c], raw[c]);
         ratios[`consulkit / consul npm @${c}`] = ratio(ours[c], theirs[c]);
         ratios[`client CPU per get, consulkit / raw undici @${c}`] = ratio(oursCpu[c], rawCpu[c]);
       }
