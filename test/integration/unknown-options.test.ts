@@ -132,7 +132,7 @@ describe('lock(), semaphore(), election()', () => {
     expect(await consul.kv.get(key)).toBeUndefined();
   });
 
-  it('acquire(), tryAcquire(), withLock(), campaign(), runWhileLeader(): a misspelt call option is refused before any request', async () => {
+  it('acquire(), tryAcquire(), withLock(), destroy(), campaign(), runWhileLeader(): a misspelt call option is refused before any request', async () => {
     const key = `${uniquePrefix('unknown-options-calls')}/.lock`;
     const sessionName = uniqueName('unknown-options-calls');
     const lock = probe.lock(key, { sessionName });
@@ -154,6 +154,12 @@ describe('lock(), semaphore(), election()', () => {
       'signal',
     );
     expect(ran).toBe(false);
+    await expectUnknown(() => lock.destroy({ timeuot: '1s' } as Loose), 'timeuot', 'timeout');
+    await expectUnknown(
+      () => probe.semaphore(`${key}-slots`, { limit: 1 }).destroy({ signl: undefined } as Loose),
+      'signl',
+      'signal',
+    );
     expect(await consul.kv.get(key)).toBeUndefined();
     expect(await sessionsNamed(sessionName)).toBe(0);
 

@@ -6,6 +6,7 @@
  */
 import { validateKey, type KVPair } from '../../api/kv.js';
 import { ConflictError } from '../../errors.js';
+import { checkOptionKeys } from '../../options-check.js';
 import type { CallOptions } from '../../transport/types.js';
 import { describeFlags, LOCK_FLAGS } from './key-flags.js';
 import { lockAlgorithm } from './lock-algorithm.js';
@@ -13,6 +14,7 @@ import { HeldPrimitive } from './held-primitive.js';
 import { sessionCall, type PrimitiveHost } from './session-algorithm.js';
 import {
   checkSessionOptionKeys,
+  DESTROY_OPTION_KEYS,
   LOCK_OPTION_KEYS,
   resolveSessionOptions,
   resolveValue,
@@ -92,6 +94,7 @@ export class Lock extends HeldPrimitive<KVPair | undefined> {
    *   the key belongs to something else
    */
   async destroy(options: Pick<CallOptions, 'signal' | 'timeout'> = {}): Promise<void> {
+    checkOptionKeys(options, DESTROY_OPTION_KEYS, 'destroy()');
     if (this.held) throw new ConflictError(`the lock ${this.key} is held by this object; release it first`);
     const call = sessionCall(this.#settings, options);
     const pair = await this.#host.kv.get(this.key, { ...call, consistency: 'consistent' });

@@ -13,13 +13,14 @@ import { HeldPrimitive } from './held-primitive.js';
 import { sessionCall, type PrimitiveHost } from './session-algorithm.js';
 import {
   checkSessionOptionKeys,
+  DESTROY_OPTION_KEYS,
   resolveSessionOptions,
   resolveValue,
   SESSION_OPTION_KEYS,
   type ResolvedSessionOptions,
   type SessionOptions,
 } from './session-options.js';
-import { optionKeys } from '../../options-check.js';
+import { checkOptionKeys, optionKeys } from '../../options-check.js';
 
 /** Options of {@link Consul.semaphore}. */
 export interface SemaphoreOptions extends SessionOptions {
@@ -149,6 +150,7 @@ export class Semaphore extends HeldPrimitive<KVPair[]> {
    *   the key belongs to something else or another limit
    */
   async destroy(options: Pick<CallOptions, 'signal' | 'timeout'> = {}): Promise<void> {
+    checkOptionKeys(options, DESTROY_OPTION_KEYS, 'destroy()');
     if (this.held)
       throw new ConflictError(`the semaphore ${this.prefix} is held by this object; release it first`);
     const call = sessionCall(this.#settings, options);

@@ -9,6 +9,7 @@ import { MAX_KV_VALUE_BYTES, type KVValue } from '../../api/kv.js';
 import { boundedDuration, toMilliseconds, type Duration } from '../../duration.js';
 import { ValidationError } from '../../errors.js';
 import { checkOptionKeys, optionKeys } from '../../options-check.js';
+import type { CallOptions } from '../../transport/types.js';
 import type { WatchOptions } from '../../watch/types.js';
 
 /** Default session TTL, as Go's api.Lock: 15 s. */
@@ -149,6 +150,12 @@ export interface TryAcquireOptions {
 
 /** Every key of {@link AcquireOptions}. */
 export const ACQUIRE_OPTION_KEYS = optionKeys<AcquireOptions>()(['signal', 'timeout']);
+
+/** Every key of the options of a lock's or a semaphore's `destroy()`. */
+export const DESTROY_OPTION_KEYS = optionKeys<Pick<CallOptions, 'signal' | 'timeout'>>()([
+  'signal',
+  'timeout',
+]);
 
 /** Every key of {@link TryAcquireOptions}. */
 export const TRY_ACQUIRE_OPTION_KEYS = optionKeys<TryAcquireOptions>()(['signal', 'wait']);
