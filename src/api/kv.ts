@@ -12,6 +12,9 @@ import { encodePath, segment, uint64 } from './validate.js';
 /** Consul refuses KV values above 512 KiB (`kv_max_value_size` default). */
 export const MAX_KV_VALUE_BYTES = 512 * 1024;
 
+/** Most key paths a {@link KV} keeps built. */
+const KEY_PATH_CACHE_SIZE = 1024;
+
 /** A KV entry as Consul stores it; `Value` is decoded from base64. */
 export interface KVPair {
   /** Full key. */
@@ -126,10 +129,24 @@ function decodePair(wire: WireKVPair): KVPair {
 /** The `kv` endpoint group. */
 export class KV {
   readonly #transport: Transport;
+  /** Request paths of keys already validated and encoded: a process reads the same keys again and again. */
+  readonly #keyPaths = new Map<string, string>();
 
   /** @internal */
   constructor(transport: Transport) {
     this.#transport = transport;
+  }
+
+  /** `/v1/kv/<key>`, encoded, for a valid key; validated and built once per key. */
+  #keyPath(key: string): string {
+    let path = this.#keyPaths.get(key);
+    if (path === undefined) {
+      path = `/v1/kv/${encodePath(validateKey(key))}`;
+      // Bounded, so a process that touches ever new keys keeps no more than this many.
+      if (this.#keyPaths.size >= KEY_PATH_CACHE_SIZE) this.#keyPaths.clear();
+      this.#keyPaths.set(key, path);
+    }
+    return path;
   }
 
   /**
@@ -137,7 +154,7 @@ export class KV {
    * blocks until the key changes (including being created or deleted).
    */
   get(key: string, options: ReadOptions = {}): ConsulRead<KVPair | undefined> {
-    const path = `/v1/kv/${encodePath(validateKey(key))}`;
+    const path = this.#keyPath(key);
     return read<WireKVPair[] | undefined, KVPair | undefined>(
       this.#transport,
       { method: 'GET', path, read: options, allowNotFound: true, response: 'json' },
@@ -147,7 +164,7 @@ export class KV {
 
   /** Reads one key's value as raw bytes (`?raw`); `undefined` when the key does not exist. */
   getRaw(key: string, options: ReadOptions = {}): ConsulRead<Buffer | undefined> {
-    const path = `/v1/kv/${encodePath(validateKey(key))}`;
+    const path = this.#keyPath(key);
     return read<Buffer | undefined, Buffer | undefined>(
       this.#transport,
       { method: 'GET', path, query: { raw: true }, read: options, allowNotFound: true, response: 'buffer' },
@@ -190,7 +207,7 @@ export class KV {
    * @throws ValidationError for an empty key, a key starting with `/`, or a value over 512 KiB
    */
   async put(key: string, value: KVValue, options: KVPutOptions = {}): Promise<boolean> {
-    const path = `/v1/kv/${encodePath(validateKey(key))}`;
+    const path = this.#keyPath(key);
     const bytes = toBytes(value);
     if (bytes.byteLength > MAX_KV_VALUE_BYTES) {
       throw new ValidationError(
