@@ -50,7 +50,8 @@ export class UnknownOptionError extends ValidationError {
 /**
  * Optimal string alignment distance (Levenshtein plus adjacent transpositions, each 1), so
  * that `lockDelya` is one edit from `lockDelay`. Hand-written because the lists are a few
- * dozen short keys, checked once per entry-point call: no dependency earns its place here.
+ * dozen short keys, and a distance is only computed for a key being refused: no dependency
+ * earns its place here.
  */
 export function editDistance(a: string, b: string): number {
   let beforePrevious: number[] = [];
