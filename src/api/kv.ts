@@ -12,6 +12,9 @@ import { encodePath, segment, uint64 } from './validate.js';
 /** Consul refuses KV values above 512 KiB (`kv_max_value_size` default). */
 export const MAX_KV_VALUE_BYTES = 512 * 1024;
 
+/** The options of a read that gave none; shared, as nothing writes to them. */
+const NO_OPTIONS: ReadOptions = Object.freeze({});
+
 /** Most key paths a {@link KV} keeps built. */
 const KEY_PATH_CACHE_SIZE = 1024;
 
@@ -153,7 +156,7 @@ export class KV {
    * Reads one key. Resolves to `undefined` when the key does not exist; with `index` set it
    * blocks until the key changes (including being created or deleted).
    */
-  get(key: string, options: ReadOptions = {}): ConsulRead<KVPair | undefined> {
+  get(key: string, options: ReadOptions = NO_OPTIONS): ConsulRead<KVPair | undefined> {
     const path = this.#keyPath(key);
     return read<WireKVPair[] | undefined, KVPair | undefined>(
       this.#transport,
@@ -163,7 +166,7 @@ export class KV {
   }
 
   /** Reads one key's value as raw bytes (`?raw`); `undefined` when the key does not exist. */
-  getRaw(key: string, options: ReadOptions = {}): ConsulRead<Buffer | undefined> {
+  getRaw(key: string, options: ReadOptions = NO_OPTIONS): ConsulRead<Buffer | undefined> {
     const path = this.#keyPath(key);
     return read<Buffer | undefined, Buffer | undefined>(
       this.#transport,
@@ -173,7 +176,7 @@ export class KV {
   }
 
   /** Reads every entry under a prefix (`?recurse`), in key order; `[]` when there are none. */
-  list(prefix: string, options: ReadOptions = {}): ConsulRead<KVPair[]> {
+  list(prefix: string, options: ReadOptions = NO_OPTIONS): ConsulRead<KVPair[]> {
     const path = `/v1/kv/${encodePath(validatePrefix(prefix))}`;
     return read<WireKVPair[] | undefined, KVPair[]>(
       this.#transport,

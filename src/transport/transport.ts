@@ -86,6 +86,9 @@ function appendQuery(parts: string[], name: string, value: QueryValue): void {
   parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`);
 }
 
+/** The options of a call that gave none; shared, as nothing writes to them. */
+const NO_OPTIONS: ReadOptions = Object.freeze({});
+
 // Consul's legacy ACL endpoints put the token itself (its ID is its secret) in the path.
 const SECRET_IN_PATH = /^(\/v1\/acl\/(?:info|destroy|clone))\/[^/?]+/;
 
@@ -268,7 +271,7 @@ export class Transport {
    */
   async request<T>(spec: RequestSpec): Promise<ConsulResponse<T>> {
     if (this.closed) throw new ClosedError();
-    const options = spec.read ?? spec.call ?? {};
+    const options = spec.read ?? spec.call ?? NO_OPTIONS;
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new ValidationError('signal', 'must be an AbortSignal');
@@ -360,7 +363,7 @@ export class Transport {
     blocking: boolean;
   } {
     const read = spec.read;
-    const options = read ?? spec.call ?? {};
+    const options = read ?? spec.call ?? NO_OPTIONS;
     const parts: string[] = [];
     const query = spec.query;
     if (query !== undefined) for (const name in query) appendQuery(parts, name, query[name]);
