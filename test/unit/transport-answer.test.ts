@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { read } from '../../src/api/read.js';
+import { ConsulRead, read } from '../../src/api/read.js';
 import { Answer } from '../../src/transport/answer.js';
 import type { HeaderBag } from '../../src/transport/query-meta.js';
 import type { Transport } from '../../src/transport/transport.js';
@@ -68,5 +68,57 @@ describe('read', () => {
     });
     expect(await pending.withMeta()).toBe(first);
     expect(await pending).toBe('V');
+  });
+
+  it('maps the body once, however often the read is awaited or asked for its metadata', async () => {
+    let calls = 0;
+    const pending = read(
+      answering({ n: 1 }, CONSUL_HEADERS),
+      { method: 'GET', path: '/v1/x', response: 'json' },
+      (body: { n: number }) => {
+        calls++;
+        return { doubled: body.n * 2 };
+      },
+    );
+    const first = await pending;
+    const second = await pending;
+    const { data } = await pending.withMeta();
+    expect(first).toEqual({ doubled: 2 });
+    expect(second).toBe(first);
+    expect(data).toBe(first);
+    expect(calls).toBe(1);
+  });
+
+  it('rejects the read and its withMeta() with what the mapping threw, or the request failure', async () => {
+    const broken = new TypeError('bad body');
+    const pending = read(
+      answering('x', CONSUL_HEADERS),
+      { method: 'GET', path: '/v1/x', response: 'json' },
+      () => {
+        throw broken;
+      },
+    );
+    await expect(pending).rejects.toBe(broken);
+    await expect(pending.withMeta()).rejects.toBe(broken);
+    // then(onfulfilled, onrejected) hands the failure to its own onrejected, as for a rejected answer.
+    const settled = await pending.then(
+      () => 'fulfilled',
+      (reason: unknown) => reason,
+    );
+    expect(settled).toBe(broken);
+    const failure = new Error('agent gone');
+    const failing = { request: () => Promise.reject(failure) } as unknown as Transport;
+    const lost = read(failing, { method: 'GET', path: '/v1/x', response: 'json' }, (body: unknown) => body);
+    await expect(lost).rejects.toBe(failure);
+    await expect(lost.withMeta()).rejects.toBe(failure);
+    await expect(lost.catch(() => 'handled')).resolves.toBe('handled');
+  });
+
+  it('still serves a read built from data and metadata with the constructor', async () => {
+    const meta = { index: 7n };
+    const built = new ConsulRead(Promise.resolve({ data: ['a'], meta }));
+    expect(await built).toEqual(['a']);
+    expect(await built.withMeta()).toEqual({ data: ['a'], meta });
+    expect(Object.prototype.toString.call(built)).toBe('[object ConsulRead]');
   });
 });
