@@ -28,47 +28,18 @@ export interface WithMeta<T> {
  * ```
  */
 export class ConsulRead<T> implements Promise<T> {
-  // What the read settles from: an answer whose body `#map` turns into the data (reads sent
-  // by `read()`), or the data and metadata themselves (reads built with the constructor).
-  // Mapping in the callbacks below, instead of in a `.then` of its own, saves every awaited
-  // read one promise, one closure and one microtask turn.
-  readonly #source: Promise<WithMeta<T> | ConsulResponse<unknown>>;
-  #map: ((body: never) => T) | undefined;
-  #mapped = false;
-  #data: T | undefined;
+  readonly #result: Promise<WithMeta<T>>;
   #withMeta: Promise<WithMeta<T>> | undefined;
 
   /** @internal */
   constructor(result: Promise<WithMeta<T>>) {
-    this.#source = result;
-    this.#map = undefined;
-  }
-
-  /** @internal A read whose data is `map(answer.body)`, mapped once, when first asked for. */
-  static mapping<Body, T>(answer: Promise<ConsulResponse<Body>>, map: (body: Body) => T): ConsulRead<T> {
-    const pending = new ConsulRead<T>(answer as unknown as Promise<WithMeta<T>>);
-    pending.#map = map;
-    return pending;
-  }
-
-  #dataOf(source: WithMeta<T> | ConsulResponse<unknown>): T {
-    const map = this.#map;
-    if (map === undefined) return (source as WithMeta<T>).data;
-    if (!this.#mapped) {
-      // Once: awaiting twice, or awaiting and withMeta(), gives the same data object.
-      this.#data = map((source as ConsulResponse<unknown>).body as never);
-      this.#mapped = true;
-    }
-    return this.#data as T;
+    this.#result = result;
   }
 
   /** The data and the response metadata. */
   withMeta(): Promise<WithMeta<T>> {
     // A plain object, so the metadata (parsed here, on demand) spreads and compares like data.
-    return (this.#withMeta ??= this.#source.then((source) => ({
-      data: this.#dataOf(source),
-      meta: source.meta,
-    })));
+    return (this.#withMeta ??= this.#result.then(({ data, meta }) => ({ data, meta })));
   }
 
   /** Resolves with the data, like any promise. */
@@ -76,18 +47,10 @@ export class ConsulRead<T> implements Promise<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.#source.then((source) => {
-      let data: T;
-      try {
-        data = this.#dataOf(source);
-      } catch (error) {
-        // A body that cannot be mapped fails the read, as a rejected answer would: it goes
-        // to this call's onrejected, not past it.
-        if (onrejected) return onrejected(error);
-        throw error;
-      }
-      return onfulfilled ? onfulfilled(data) : (data as unknown as R1);
-    }, onrejected);
+    return this.#result.then(
+      onfulfilled ? (result) => onfulfilled(result.data) : (result) => result.data as unknown as R1,
+      onrejected,
+    );
   }
 
   /** Handles a failure, like `Promise.prototype.catch`. */
@@ -107,15 +70,32 @@ export class ConsulRead<T> implements Promise<T> {
 }
 
 /**
- * Sends a read and maps its body, keeping the metadata. The answer's metadata stays unparsed
- * until `withMeta()` asks for it: most reads are awaited for their data alone.
+ * Mapped data with the answer it came from. `meta` stays unparsed until read: most reads are
+ * awaited for their data alone, and parsing the headers of each is work nobody uses.
  */
+class MappedAnswer<T> implements WithMeta<T> {
+  readonly data: T;
+  readonly #response: ConsulResponse<unknown>;
+
+  constructor(data: T, response: ConsulResponse<unknown>) {
+    this.data = data;
+    this.#response = response;
+  }
+
+  get meta(): QueryMeta {
+    return this.#response.meta;
+  }
+}
+
+/** Sends a read and maps its body, keeping the metadata. */
 export function read<Body, T>(
   transport: Transport,
   spec: RequestSpec,
   map: (body: Body) => T,
 ): ConsulRead<T> {
-  return ConsulRead.mapping(transport.request<Body>(spec), map);
+  return new ConsulRead(
+    transport.request<Body>(spec).then((response) => new MappedAnswer(map(response.body), response)),
+  );
 }
 
 /** Sends a read whose body is used as it is. */
