@@ -83,6 +83,12 @@ function closedBeforeAnyAnswer(error: unknown): boolean {
  */
 export const LIMIT_RESET_WINDOW_MS = 250;
 
+/** What the transport knows of its connections, for explaining a failure. */
+export interface FailureContext {
+  /** HTTPS without a client certificate: an agent with verify_incoming closes such connections. */
+  httpsWithoutClientCertificate?: boolean;
+}
+
 /**
  * Maps an error thrown while talking to Consul (not an HTTP status) to a consulkit error.
  * consulkit errors pass through unchanged.
@@ -94,13 +100,19 @@ export function errorForFailure(
   request: string,
   timeoutMs: number,
   beforeAnswerMs?: number,
+  context?: FailureContext,
 ): ConsulError {
   if (error instanceof ConsulError) return error;
   // Only right after sending: a long poll cut before its answer has read nothing either.
   const early = beforeAnswerMs !== undefined && beforeAnswerMs < LIMIT_RESET_WINDOW_MS;
   if (early && (closedBeforeAnyAnswer(error) || errorCodes(error).includes('ECONNRESET'))) {
+    // An HTTPS agent that verifies incoming certificates closes a connection without one in
+    // the same way (undici reports no TLS alert), so a client with no certificate is told.
+    const tlsCause = context?.httpsWithoutClientCertificate
+      ? '; or the agent verifies incoming HTTPS connections (verify_incoming) and this client sends no certificate (tls.certFile and tls.keyFile, CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY)'
+      : '';
     return new ConnectionLimitError(
-      `${request}: the agent closed the connection before answering (its per-client connection limit, http_max_conns_per_client, is probably full)`,
+      `${request}: the agent closed the connection before answering (its per-client connection limit, http_max_conns_per_client, is probably full, or it is restarting${tlsCause})`,
       { cause: error },
     );
   }

@@ -11,7 +11,7 @@ import type { Telemetry } from '../observability/telemetry.js';
 import { H2_STREAMS_PER_CONNECTION, type ResolvedConfig } from '../config.js';
 import { ClosedError, InvalidResponseError, isRetryable, TimeoutError, ValidationError } from '../errors.js';
 import { formatDuration, toMilliseconds } from '../duration.js';
-import { errorForFailure, errorForStatus } from './error-mapping.js';
+import { errorForFailure, errorForStatus, type FailureContext } from './error-mapping.js';
 import { Answer } from './answer.js';
 import { RenewablePool } from './renewable-pool.js';
 import type { BlockingGate } from './blocking-gate.js';
@@ -153,6 +153,8 @@ export class Transport {
     !this.closed && isRetryable(error) && !(error instanceof TimeoutError);
   private requestCount = 0;
   private blockingCount = 0;
+  /** Facts about this client's connections that explain a failure (see errorForFailure). */
+  readonly #failureContext: FailureContext;
 
   /** @param telemetry - where each request attempt and retry is reported (metrics, spans, channels) */
   constructor(config: ResolvedConfig, logger: Logger, telemetry?: Telemetry) {
@@ -161,6 +163,9 @@ export class Transport {
     this.#telemetry = telemetry;
     this.#clientHeaders = Object.freeze(config.token === undefined ? {} : { 'x-consul-token': config.token });
     const connect = config.tls ? tlsConnectOptions(config.tls) : undefined;
+    this.#failureContext = {
+      httpsWithoutClientCertificate: config.tls !== undefined && connect?.cert === undefined,
+    };
     const common = {
       ...(config.socketPath !== undefined && { socketPath: config.socketPath }),
       ...(connect !== undefined && { connect }),
@@ -527,7 +532,7 @@ export class Transport {
     // Built only on failure: masking the path costs a regex per request otherwise.
     const label = `${spec.method} ${publicPath(spec.path)}`;
     if (this.closed) return new ClosedError(`${label}: the Consul client was closed`);
-    const mapped = errorForFailure(error, label, prepared.timeoutMs, beforeAnswerMs);
+    const mapped = errorForFailure(error, label, prepared.timeoutMs, beforeAnswerMs, this.#failureContext);
     if (mapped instanceof TimeoutError) {
       // One silent connection means the path to the agent may have dropped every connection
       // of both pools: the retry must not wait a whole timeout again on another dead one.

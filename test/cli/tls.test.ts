@@ -105,8 +105,10 @@ describe('consulkit over HTTPS', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     // The agent ends the TLS 1.3 connection after the handshake with an alert that undici
-    // reports as "other side closed"; the error names the refused request, not the reason.
+    // reports as "other side closed": the error names the refused request and, since this
+    // client sends no certificate, the agent's certificate check among the likely causes.
     expect(result.stderr).toMatch(/^consulkit status: GET \/v1\//);
+    expect(result.stderr).toContain('verify_incoming');
   });
 
   it('a missing CA file, or a certificate without its key, is a usage error (exit 2)', async () => {

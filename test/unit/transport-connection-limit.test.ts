@@ -26,6 +26,18 @@ describe('recognising a full per-client connection limit', () => {
     expect(errorForFailure(reset(), 'GET /v1/kv/x', 1000, 5)).toBeInstanceOf(ConnectionLimitError);
   });
 
+  it('over HTTPS without a client certificate, also names the missing certificate as a cause', () => {
+    const plain = errorForFailure(socketError(0), 'GET /v1/kv/x', 1000, 5);
+    expect(plain.message).toContain('http_max_conns_per_client');
+    expect(plain.message).not.toContain('verify_incoming');
+    const noCert = errorForFailure(socketError(0), 'GET /v1/kv/x', 1000, 5, {
+      httpsWithoutClientCertificate: true,
+    });
+    expect(noCert).toBeInstanceOf(ConnectionLimitError);
+    expect(noCert.message).toContain('verify_incoming');
+    expect(noCert.message).toContain('CONSUL_CLIENT_CERT');
+  });
+
   it('a kept-alive connection that had answered, or a long poll cut later, is not', () => {
     expect(errorForFailure(socketError(512), 'GET /v1/kv/x', 1000, 5)).not.toBeInstanceOf(
       ConnectionLimitError,
