@@ -5,7 +5,13 @@
  */
 import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import { optionKeys } from '../options-check.js';
+import {
+  CALL_OPTION_KEYS,
+  READ_OPTION_KEYS,
+  type CallOptions,
+  type ReadOptions,
+} from '../transport/types.js';
 import { read, type ConsulRead } from './read.js';
 import { encodePath, segment, uint64 } from './validate.js';
 
@@ -68,6 +74,21 @@ export interface KVKeysOptions extends ReadOptions {
   /** List keys only up to this separator (e.g. `/` for one "folder" level). */
   separator?: string;
 }
+
+/** Every key of {@link KVPutOptions}, for the refusal of a misspelt one. */
+const KV_PUT_OPTION_KEYS = optionKeys<KVPutOptions>()([
+  ...CALL_OPTION_KEYS,
+  'cas',
+  'flags',
+  'acquire',
+  'release',
+]);
+
+/** Every key of {@link KVDeleteOptions}, for the refusal of a misspelt one. */
+const KV_DELETE_OPTION_KEYS = optionKeys<KVDeleteOptions>()([...CALL_OPTION_KEYS, 'recurse', 'cas']);
+
+/** Every key of {@link KVKeysOptions}, for the refusal of a misspelt one. */
+const KV_KEYS_OPTION_KEYS = optionKeys<KVKeysOptions>()([...READ_OPTION_KEYS, 'separator']);
 
 /**
  * Rejects a key path Consul's HTTP router would not take as it is. Go's `ServeMux` cleans
@@ -196,6 +217,7 @@ export class KV {
         path,
         query: { keys: true, separator },
         read: rest,
+        optionKeys: KV_KEYS_OPTION_KEYS,
         allowNotFound: true,
         response: 'json',
       },
@@ -235,6 +257,7 @@ export class KV {
       query,
       body: { raw: bytes },
       call,
+      optionKeys: KV_PUT_OPTION_KEYS,
       // Writing the same value twice is harmless; a conditional write is not (a retry after a
       // lost answer would report false for a write that happened).
       idempotent: !conditional,
@@ -257,6 +280,7 @@ export class KV {
       path,
       query: { recurse: recurse === true, cas: cas === undefined ? undefined : uint64('cas', cas) },
       call,
+      optionKeys: KV_DELETE_OPTION_KEYS,
       idempotent: cas === undefined,
       response: 'json',
     });

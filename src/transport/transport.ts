@@ -18,6 +18,8 @@ import type { BlockingGate } from './blocking-gate.js';
 import { tlsConnectOptions } from './tls-connect.js';
 import { validateToken } from './token.js';
 import { parseConsulJson, stringifyConsulJson } from './uint64-json.js';
+import { checkOptionKeys } from '../options-check.js';
+import { CALL_OPTION_KEYS, READ_OPTION_KEYS } from './types.js';
 import type { ConsulResponse, QueryValue, ReadOptions, RequestSpec } from './types.js';
 
 /** Consul's default blocking wait when `index` is given without `wait`. */
@@ -95,6 +97,15 @@ const SECRET_IN_PATH = /^(\/v1\/acl\/(?:info|destroy|clone))\/[^/?]+/;
 /** The request path as it may appear in logs and error messages, with path-borne secrets masked. */
 export function publicPath(path: string): string {
   return path.replace(SECRET_IN_PATH, '$1/<redacted>');
+}
+
+/**
+ * Throws the {@link UnknownOptionError} for the first key of `options` that `known` lacks,
+ * named by the request it would have been (`PUT /v1/kv/app/x`). Out of line: only a refused
+ * call gets here, so the message is built for it alone.
+ */
+function refuseOptions(spec: RequestSpec, options: object, known: readonly string[]): void {
+  checkOptionKeys(options, known, `${spec.method} ${publicPath(spec.path)}`);
 }
 
 function parseJsonBody(text: string, status: number, spec: RequestSpec): unknown {
@@ -277,6 +288,11 @@ export class Transport {
   async request<T>(spec: RequestSpec): Promise<ConsulResponse<T>> {
     if (this.closed) throw new ClosedError();
     const options = spec.read ?? spec.call ?? NO_OPTIONS;
+    // A misspelt key (`cass` for `cas`) would otherwise be dropped in silence and the call
+    // sent without the option the caller believes they set. A call without options loops
+    // over no key at all; the list is searched only for keys the caller actually gave.
+    const known = spec.optionKeys ?? (spec.read === undefined ? CALL_OPTION_KEYS : READ_OPTION_KEYS);
+    for (const key in options) if (!known.includes(key)) refuseOptions(spec, options, known);
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new ValidationError('signal', 'must be an AbortSignal');

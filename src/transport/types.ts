@@ -5,6 +5,7 @@
  */
 import type { ConsistencyMode } from '../config.js';
 import type { Duration } from '../duration.js';
+import { optionKeys } from '../options-check.js';
 import type { QueryMeta } from './query-meta.js';
 
 /** Options of every call: where it goes, with which token, how long it may take. */
@@ -24,6 +25,15 @@ export interface CallOptions {
    */
   retries?: number;
 }
+
+/** Every key of {@link CallOptions}: the transport refuses any other in a write's options. */
+export const CALL_OPTION_KEYS = optionKeys<CallOptions>()([
+  'datacenter',
+  'token',
+  'signal',
+  'timeout',
+  'retries',
+]);
 
 /** Options of reads, including Consul's blocking-query controls. */
 export interface ReadOptions extends CallOptions {
@@ -48,6 +58,17 @@ export interface ReadOptions extends CallOptions {
   hash?: string;
 }
 
+/** Every key of {@link ReadOptions}: the transport refuses any other in a read's options. */
+export const READ_OPTION_KEYS = optionKeys<ReadOptions>()([
+  ...CALL_OPTION_KEYS,
+  'index',
+  'wait',
+  'consistency',
+  'filter',
+  'cached',
+  'hash',
+]);
+
 /** The HTTP methods Consul's API uses. */
 export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
@@ -67,6 +88,14 @@ export interface RequestSpec {
   read?: ReadOptions;
   /** Call options of writes. */
   call?: CallOptions;
+  /**
+   * Every option key of the API method, when its options type adds keys of its own to
+   * {@link ReadOptions} or {@link CallOptions} (`cas` of `kv.put()`): the method takes its own
+   * keys out before passing the rest as `read` or `call`, so this list only names them in the
+   * refusal of a misspelt key (`cass`: did you mean `cas`?). Default: {@link READ_OPTION_KEYS}
+   * with `read`, else {@link CALL_OPTION_KEYS}.
+   */
+  optionKeys?: readonly string[];
   /** Safe to retry after a transient failure. Default: true for GET, false otherwise. */
   idempotent?: boolean;
   /** Treat 404 as an answer with an `undefined` body instead of a `NotFoundError`. */

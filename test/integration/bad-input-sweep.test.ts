@@ -8,7 +8,7 @@
  * row here fails the sweep.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Consul, ValidationError } from '../../src/index.js';
+import { Consul, UnknownOptionError, ValidationError } from '../../src/index.js';
 import { startConsul, type ConsulInstance } from '../../src/testing/index.js';
 import { quietLogger } from '../support/clients.js';
 
@@ -778,6 +778,84 @@ describe('bad-input sweep (dedicated agent)', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it('refuses a misspelt option key of every method with UnknownOptionError before sending', async () => {
+    const failures: string[] = [];
+    let probed = 0;
+    for (const [group, rows] of Object.entries(TABLE)) {
+      for (const [method, row] of Object.entries(rows)) {
+        if (row.kind === 'none') continue;
+        probed++;
+        // `timeuot` is no option of any method: the misspelling a caller might make of `timeout`.
+        const label = `${group}.${method}({ timeuot })`;
+        const before = consul.stats().requests;
+        const error = await Promise.resolve()
+          .then(() => row.call(consul, { timeuot: '5s' }))
+          .then(
+            () => undefined,
+            (caught: unknown) => caught,
+          );
+        const sent = consul.stats().requests - before;
+        if (!(error instanceof UnknownOptionError) || sent !== 0) {
+          failures.push(`${label}: ${error === undefined ? 'accepted' : String(error)} (${sent} sent)`);
+        } else if (error.field !== 'timeuot' || error.suggestion !== 'timeout') {
+          failures.push(`${label}: field ${error.field}, suggestion ${String(error.suggestion)}`);
+        }
+      }
+    }
+    expect(probed).toBeGreaterThan(100);
+    expect(failures).toEqual([]);
+  });
+
+  it('refuses kv.put with { cass } and writes nothing; the suggestion names cas', async () => {
+    const key = 'sweep/misspelt-cas';
+    const before = consul.stats().requests;
+    const error = await consul.kv.put(key, 'lost update', { cass: 0 } as never).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(UnknownOptionError);
+    expect((error as UnknownOptionError).field).toBe('cass');
+    expect((error as UnknownOptionError).suggestion).toBe('cas');
+    expect(consul.stats().requests).toBe(before);
+    expect(await consul.kv.get(key)).toBeUndefined();
+    await expect(consul.kv.delete('sweep/a', { recuse: true } as never)).rejects.toMatchObject({
+      name: 'UnknownOptionError',
+      suggestion: 'recurse',
+    });
+    await expect(consul.kv.keys('sweep/', { separtor: '/' } as never)).rejects.toMatchObject({
+      suggestion: 'separator',
+    });
+    expect(String((await consul.kv.get('sweep/a'))?.Value)).toBe('original');
+  });
+
+  it("accepts every read option and each method's own options", async () => {
+    const failures: string[] = [];
+    for (const [group, rows] of Object.entries(TABLE)) {
+      for (const [method, row] of Object.entries(rows)) {
+        if (row.kind !== 'read') continue;
+        // Every common read key with a harmless value; the call may still fail for other
+        // reasons (an absent node, no ACLs), but never for an option key.
+        const options = { timeout: '10s', retries: 0, consistency: 'default', wait: '1s' };
+        const error = await Promise.resolve()
+          .then(() => row.call(consul, options))
+          .then(
+            async (result) => {
+              // A watch is returned open: close it.
+              if (result !== null && typeof result === 'object' && 'close' in result)
+                await (result as { close(): Promise<void> }).close();
+            },
+            (caught: unknown) => caught,
+          );
+        if (error instanceof UnknownOptionError) failures.push(`${group}.${method}: ${error.message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    await consul.kv.put('sweep/own-options', 'x', { cas: 0, flags: 7n });
+    expect((await consul.kv.get('sweep/own-options'))?.Flags).toBe(7n);
+    expect(await consul.kv.keys('sweep/', { separator: '/' })).toContain('sweep/own-options');
+    expect(await consul.kv.delete('sweep/own-options', { recurse: false })).toBe(true);
   });
 
   it('refuses every bad argument before sending', async () => {
