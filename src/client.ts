@@ -45,8 +45,10 @@ export interface ConsulStats extends TransportStats {
   /** The watch engine: loops, scheduling on the blocking connections, coalescing, refusals. */
   watch: WatchEngineStats;
 }
+import { checkOptionKeys } from './options-check.js';
 import {
   buildHealthReport,
+  HEALTH_REPORT_OPTION_KEYS,
   type ClientHealthReport,
   type ClientHealthReportOptions,
 } from './observability/health-report.js';
@@ -315,9 +317,11 @@ export class Consul implements AsyncDisposable {
    *   res.end(JSON.stringify(report));
    * });
    * ```
-   * @throws ValidationError for a bad `timeout` or `signal`
+   * @throws ValidationError for a bad `timeout` or `signal`, UnknownOptionError for a key
+   *   that is neither (a misspelt `timeuot` would leave the probe at its 2 s default)
    */
-  healthReport(options: ClientHealthReportOptions = {}): Promise<ClientHealthReport> {
+  async healthReport(options: ClientHealthReportOptions = {}): Promise<ClientHealthReport> {
+    checkOptionKeys(options, HEALTH_REPORT_OPTION_KEYS, 'healthReport()');
     return buildHealthReport(
       this.telemetry.state,
       () =>

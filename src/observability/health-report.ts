@@ -7,6 +7,7 @@
  */
 import type { Duration } from '../duration.js';
 import { ValidationError } from '../errors.js';
+import { optionKeys } from '../options-check.js';
 import { errorType } from './telemetry.js';
 import type { TrackedState } from './tracked-state.js';
 
@@ -17,6 +18,9 @@ export interface ClientHealthReportOptions {
   /** Cancels the agent probe. */
   signal?: AbortSignal;
 }
+
+/** Every key of {@link ClientHealthReportOptions}: `healthReport()` refuses any other. */
+export const HEALTH_REPORT_OPTION_KEYS = optionKeys<ClientHealthReportOptions>()(['timeout', 'signal']);
 
 /** The agent, as the probe found it. */
 export interface AgentHealth {

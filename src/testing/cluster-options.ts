@@ -3,7 +3,26 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../errors.js';
+import { checkOptionKeys, optionKeys } from '../options-check.js';
 import type { StartClusterOptions } from './cluster-types.js';
+
+/** Every key of {@link StartClusterOptions}: `startCluster()` refuses any other. */
+export const START_CLUSTER_OPTION_KEYS = optionKeys<StartClusterOptions>()([
+  'servers',
+  'clients',
+  'backend',
+  'acl',
+  'raftMultiplier',
+  'hcl',
+  'log',
+  'timeoutMs',
+]);
+
+/** Every key of the object form of {@link StartClusterOptions.acl}. */
+const CLUSTER_ACL_OPTION_KEYS = optionKeys<{ masterToken?: string; defaultPolicy?: 'allow' | 'deny' }>()([
+  'masterToken',
+  'defaultPolicy',
+]);
 
 function integerOption(
   field: string,
@@ -31,6 +50,9 @@ export interface ResolvedClusterOptions {
 
 /** Checks every option before anything starts. */
 export function resolveClusterOptions(options: StartClusterOptions): ResolvedClusterOptions {
+  // A misspelt `server: 1` would otherwise start the default three servers in silence.
+  checkOptionKeys(options, START_CLUSTER_OPTION_KEYS, 'startCluster()');
+  checkOptionKeys(options.acl, CLUSTER_ACL_OPTION_KEYS, 'startCluster()', 'acl');
   const backend = options.backend ?? 'auto';
   if (backend !== 'auto' && backend !== 'binary' && backend !== 'container') {
     throw new ValidationError('backend', `must be auto, binary or container, not ${String(backend)}`);

@@ -24,6 +24,7 @@ import { startContainerAgent } from './container-backend.js';
 import { dockerEngineAvailable } from './docker.js';
 import { agentVersion } from './ready.js';
 import { createTlsMaterial } from './tls.js';
+import { checkOptionKeys, optionKeys } from '../options-check.js';
 
 export { DEFAULT_CONSUL_IMAGE, LOCAL_CONSUL_IMAGE, dockerEngineAvailable } from './docker.js';
 export { findConsulBinary } from './consul-bin.js';
@@ -67,6 +68,28 @@ export interface StartConsulOptions {
    */
   log?: (line: string) => void;
 }
+
+/** Every key of {@link StartConsulOptions}: `startConsul()` refuses any other. */
+const START_CONSUL_OPTION_KEYS = optionKeys<StartConsulOptions>()([
+  'backend',
+  'acl',
+  'tls',
+  'hcl',
+  'httpMaxConnsPerClient',
+  'nodeName',
+  'log',
+]);
+
+/** Every key of the object form of {@link StartConsulOptions.acl}. */
+const ACL_OPTION_KEYS = optionKeys<Exclude<NonNullable<StartConsulOptions['acl']>, boolean>>()([
+  'masterToken',
+  'defaultPolicy',
+]);
+
+/** Every key of the object form of {@link StartConsulOptions.tls}. */
+const TLS_OPTION_KEYS = optionKeys<Exclude<NonNullable<StartConsulOptions['tls']>, boolean>>()([
+  'verifyIncoming',
+]);
 
 /** A running dev agent. Dispose it (or call {@link ConsulInstance.stop}) when done. */
 export interface ConsulInstance extends AsyncDisposable {
@@ -233,6 +256,11 @@ class Instance implements ConsulInstance {
  * and containers are also removed on process exit, but only as a last resort.
  */
 export async function startConsul(options: StartConsulOptions = {}): Promise<ConsulInstance> {
+  // A misspelt `nodeNmae` or `acl: { defaultPolcy }` would otherwise start an agent other
+  // than the one the test means, and the test would pass or fail for the wrong reason.
+  checkOptionKeys(options, START_CONSUL_OPTION_KEYS, 'startConsul()');
+  checkOptionKeys(options.acl, ACL_OPTION_KEYS, 'startConsul()', 'acl');
+  checkOptionKeys(options.tls, TLS_OPTION_KEYS, 'startConsul()', 'tls');
   const startedAt = performance.now();
   const log = options.log ?? defaultLog;
   const backend = await chooseBackend(options.backend);
