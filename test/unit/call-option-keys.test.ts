@@ -49,6 +49,21 @@ describe('transport option keys', () => {
     });
   });
 
+  it('suggests the own keys of the methods that take a cas or a filter of their own', async () => {
+    const probes: [() => unknown, string][] = [
+      [() => consul.configEntry.set({ Kind: 'service-defaults', Name: 'web' }, { cass: 0 } as never), 'cas'],
+      [() => consul.operator.autopilotSetConfiguration({} as never, { cass: 0 } as never), 'cas'],
+      [() => consul.health.service('web', { pasing: true } as never), 'passing'],
+      [() => consul.kv.delete('a', { recuse: true } as never), 'recurse'],
+      [() => consul.kv.keys('a/', { separtor: '/' } as never), 'separator'],
+    ];
+    for (const [run, suggestion] of probes) {
+      const before = consul.stats().requests;
+      expect(await failureOf(run)).toMatchObject({ name: 'UnknownOptionError', suggestion });
+      expect(consul.stats().requests).toBe(before);
+    }
+  });
+
   it('refuses a read key in a write (index means nothing to a write)', async () => {
     const error = await failureOf(() => consul.kv.put('a', 'b', { index: 5 } as never));
     expect(error).toBeInstanceOf(UnknownOptionError);

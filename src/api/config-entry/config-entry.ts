@@ -5,7 +5,8 @@
  */
 import { ValidationError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../../transport/types.js';
+import { optionKeys } from '../../options-check.js';
+import { CALL_OPTION_KEYS, type CallOptions, type ReadOptions } from '../../transport/types.js';
 import {
   CONFIG_ENTRY_KINDS,
   type ConfigEntry,
@@ -23,6 +24,9 @@ export interface ConfigEntrySetOptions extends CallOptions {
    */
   cas?: bigint | number | string;
 }
+
+/** Every key of {@link ConfigEntrySetOptions}, for the refusal of a misspelt one (`cass`). */
+const CONFIG_ENTRY_SET_OPTION_KEYS = optionKeys<ConfigEntrySetOptions>()([...CALL_OPTION_KEYS, 'cas']);
 
 const KINDS: ReadonlySet<string> = new Set(CONFIG_ENTRY_KINDS);
 
@@ -112,6 +116,7 @@ export class ConfigEntries {
       query: { cas: cas === undefined ? undefined : uint64('cas', cas) },
       body: { json: body },
       call,
+      optionKeys: CONFIG_ENTRY_SET_OPTION_KEYS,
       idempotent: cas === undefined,
       response: 'json',
     });

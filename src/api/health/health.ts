@@ -5,7 +5,8 @@
  */
 import { ValidationError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
-import type { ReadOptions } from '../../transport/types.js';
+import { optionKeys } from '../../options-check.js';
+import { READ_OPTION_KEYS, type ReadOptions } from '../../transport/types.js';
 import type { AgentService } from '../agent/agent-types.js';
 import { nearQuery, nodeMetaQuery, rejectUnsupported, tagQuery } from '../catalog/catalog-query.js';
 import type { Node, NodeFilterOptions } from '../catalog/catalog-types.js';
@@ -39,6 +40,15 @@ export interface HealthServiceOptions extends ReadOptions, NodeFilterOptions {
   /** Only instances that carry this tag (or all of these tags). */
   tag?: string | readonly string[];
 }
+
+/** Every key of {@link HealthServiceOptions}, for the refusal of a misspelt one (`pasing`). */
+const HEALTH_SERVICE_OPTION_KEYS = optionKeys<HealthServiceOptions>()([
+  ...READ_OPTION_KEYS,
+  'passing',
+  'tag',
+  'near',
+  'nodeMeta',
+]);
 
 function listOf<T>(body: T[] | null): T[] {
   return body ?? [];
@@ -100,7 +110,7 @@ export class Health {
     };
     return read(
       this.#transport,
-      { method: 'GET', path, query, read: rest, response: 'json' },
+      { method: 'GET', path, query, read: rest, optionKeys: HEALTH_SERVICE_OPTION_KEYS, response: 'json' },
       listOf<ServiceEntry>,
     );
   }

@@ -6,7 +6,8 @@
 import { toMilliseconds } from '../../duration.js';
 import { ConsulHttpError, ValidationError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
-import type { CallOptions } from '../../transport/types.js';
+import { optionKeys } from '../../options-check.js';
+import { CALL_OPTION_KEYS, type CallOptions } from '../../transport/types.js';
 import { parseConsulJson } from '../../transport/uint64-json.js';
 import type {
   AutopilotConfiguration,
@@ -23,6 +24,9 @@ import type {
 } from './operator-types.js';
 import { ConsulRead, read } from '../read.js';
 import { requireName, uint64 } from '../validate.js';
+
+/** Every key of {@link AutopilotSetOptions}, for the refusal of a misspelt one (`cass`). */
+const AUTOPILOT_SET_OPTION_KEYS = optionKeys<AutopilotSetOptions>()([...CALL_OPTION_KEYS, 'cas']);
 
 /** Consul's bounds on the keyring relay factor. */
 export const KEYRING_RELAY_FACTOR_MAX = 5;
@@ -276,6 +280,7 @@ export class Operator {
       query: { cas: casValue },
       body: { json: body },
       call,
+      optionKeys: AUTOPILOT_SET_OPTION_KEYS,
       idempotent: cas === undefined,
       response: 'json',
     });
