@@ -5,9 +5,10 @@
  *
  * @packageDocumentation
  */
+import { optionKeys } from '../options-check.js';
 import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import { READ_OPTION_KEYS, type CallOptions, type ReadOptions } from '../transport/types.js';
 import type { AgentCoordinate } from './agent/agent-types.js';
 import { read, type ConsulRead } from './read.js';
 import { requireName, segment } from './validate.js';
@@ -99,6 +100,12 @@ export function coordinateUpdateBody(entry: CoordinateUpdate): CoordinateUpdate 
   return { ...entry, Coord: { ...entry.Coord, Vec: [...entry.Coord.Vec] } };
 }
 
+/** Every key of {@link CoordinateReadOptions}, for the refusal of a misspelt one. */
+const COORDINATE_READ_OPTION_KEYS = optionKeys<ReadOptions & CoordinateReadOptions>()([
+  ...READ_OPTION_KEYS,
+  'segment',
+]);
+
 /** The `coordinate` endpoint group. */
 export class Coordinates {
   readonly #transport: Transport;
@@ -132,6 +139,7 @@ export class Coordinates {
         path: '/v1/coordinate/nodes',
         query: { segment: segmentQuery(segmentName) },
         read: rest,
+        optionKeys: COORDINATE_READ_OPTION_KEYS,
         response: 'json',
       },
       (body) => body ?? [],
@@ -153,6 +161,7 @@ export class Coordinates {
         path,
         query: { segment: segmentQuery(segmentName) },
         read: rest,
+        optionKeys: COORDINATE_READ_OPTION_KEYS,
         allowNotFound: true,
         response: 'json',
       },

@@ -5,9 +5,15 @@
  *
  * @packageDocumentation
  */
+import { optionKeys } from '../options-check.js';
 import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../transport/types.js';
+import {
+  CALL_OPTION_KEYS,
+  READ_OPTION_KEYS,
+  type CallOptions,
+  type ReadOptions,
+} from '../transport/types.js';
 import { read, type ConsulRead } from './read.js';
 import { encodePath, requireName } from './validate.js';
 
@@ -179,6 +185,17 @@ function optionalFilter(field: string, value: unknown): string | undefined {
   return value;
 }
 
+/** Every key of {@link EventListOptions}, for the refusal of a misspelt one. */
+const EVENT_LIST_OPTION_KEYS = optionKeys<ReadOptions & EventListOptions>()([...READ_OPTION_KEYS, 'name']);
+
+/** Every key of {@link EventFireOptions}, for the refusal of a misspelt one. */
+const EVENT_FIRE_OPTION_KEYS = optionKeys<CallOptions & EventFireOptions>()([
+  ...CALL_OPTION_KEYS,
+  'node',
+  'service',
+  'tag',
+]);
+
 /** The `event` endpoint group. */
 export class Events {
   readonly #transport: Transport;
@@ -237,6 +254,7 @@ export class Events {
       // Consul reads a payload only when Content-Length > 0.
       ...(payloadBytes > 0 && bytes !== undefined && { body: { raw: bytes } }),
       call,
+      optionKeys: EVENT_FIRE_OPTION_KEYS,
       idempotent: false,
       response: 'json',
     });
@@ -263,7 +281,14 @@ export class Events {
     const query = { name: name === undefined ? undefined : validateEventName(name) };
     return read<WireUserEvent[] | null, UserEvent[]>(
       this.#transport,
-      { method: 'GET', path: '/v1/event/list', query, read: rest, response: 'json' },
+      {
+        method: 'GET',
+        path: '/v1/event/list',
+        query,
+        read: rest,
+        optionKeys: EVENT_LIST_OPTION_KEYS,
+        response: 'json',
+      },
       (body) => (body ?? []).map(decodeEvent),
     );
   }

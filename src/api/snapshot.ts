@@ -4,12 +4,13 @@
  *
  * @packageDocumentation
  */
+import { optionKeys } from '../options-check.js';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ValidationError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
-import type { CallOptions } from '../transport/types.js';
+import { CALL_OPTION_KEYS, type CallOptions } from '../transport/types.js';
 
 /** Options of {@link Snapshots.save}. */
 export interface SnapshotSaveOptions extends CallOptions {
@@ -53,6 +54,12 @@ async function collect(source: SnapshotSource): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
+/** Every key of {@link SnapshotSaveOptions}, for the refusal of a misspelt one. */
+const SNAPSHOT_SAVE_OPTION_KEYS = optionKeys<CallOptions & SnapshotSaveOptions>()([
+  ...CALL_OPTION_KEYS,
+  'stale',
+]);
+
 /**
  * The `snapshot` endpoint group: `consul.snapshot`. Both directions hold the whole archive
  * in memory (the transport reads and sends bodies whole); a snapshot is the size of the
@@ -84,6 +91,7 @@ export class Snapshots {
       path: '/v1/snapshot',
       query: { stale: stale === true },
       call,
+      optionKeys: SNAPSHOT_SAVE_OPTION_KEYS,
       response: 'buffer',
     });
     return {

@@ -4,9 +4,10 @@
  *
  * @packageDocumentation
  */
+import { optionKeys } from '../../options-check.js';
 import { ValidationError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../../transport/types.js';
+import { READ_OPTION_KEYS, type CallOptions, type ReadOptions } from '../../transport/types.js';
 import { read, readAs, type ConsulRead } from '../read.js';
 import { requireName, segment } from '../validate.js';
 
@@ -68,6 +69,12 @@ function ruleBody(request: ACLBindingRuleRequest): Record<string, unknown> {
   }
   return { ...request };
 }
+
+/** Every key of {@link ACLBindingRuleListOptions}, for the refusal of a misspelt one. */
+const ACL_BINDING_RULE_LIST_OPTION_KEYS = optionKeys<ReadOptions & ACLBindingRuleListOptions>()([
+  ...READ_OPTION_KEYS,
+  'authMethod',
+]);
 
 /** The binding-rule part of the `acl` group: `consul.acl.bindingRule`. */
 export class ACLBindingRules {
@@ -149,6 +156,7 @@ export class ACLBindingRules {
         path: '/v1/acl/binding-rules',
         query: { authmethod: authMethod },
         read: rest,
+        optionKeys: ACL_BINDING_RULE_LIST_OPTION_KEYS,
         response: 'json',
       },
       (body) => body ?? [],

@@ -3,10 +3,16 @@
  *
  * @packageDocumentation
  */
+import { optionKeys } from '../../options-check.js';
 import { formatDuration, toMilliseconds, type Duration } from '../../duration.js';
 import { ValidationError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../../transport/types.js';
+import {
+  CALL_OPTION_KEYS,
+  READ_OPTION_KEYS,
+  type CallOptions,
+  type ReadOptions,
+} from '../../transport/types.js';
 import { read, readAs, type ConsulRead } from '../read.js';
 import { localOnly, requireName, segment } from '../validate.js';
 
@@ -166,6 +172,20 @@ function tokenBody(request: ACLTokenRequest, forUpdate: boolean): Record<string,
   return body;
 }
 
+/** Every key of {@link ACLTokenListOptions}, for the refusal of a misspelt one. */
+const ACL_TOKEN_LIST_OPTION_KEYS = optionKeys<ReadOptions & ACLTokenListOptions>()([
+  ...READ_OPTION_KEYS,
+  'policy',
+  'role',
+  'authMethod',
+]);
+
+/** Every key of {@link ACLTokenCloneOptions}, for the refusal of a misspelt one. */
+const ACL_TOKEN_CLONE_OPTION_KEYS = optionKeys<CallOptions & ACLTokenCloneOptions>()([
+  ...CALL_OPTION_KEYS,
+  'Description',
+]);
+
 /** The token part of the `acl` endpoint group: `consul.acl.token`. */
 export class ACLTokens {
   readonly #transport: Transport;
@@ -251,6 +271,7 @@ export class ACLTokens {
       path: `/v1/acl/token/${segment('accessorId', accessorId)}/clone`,
       body: { json: Description === undefined ? {} : { Description } },
       call: localOnly(call, 'ACL writes'),
+      optionKeys: ACL_TOKEN_CLONE_OPTION_KEYS,
       response: 'json',
     });
     return response.body;
@@ -278,7 +299,14 @@ export class ACLTokens {
     };
     return read<ACLTokenListEntry[] | null, ACLTokenListEntry[]>(
       this.#transport,
-      { method: 'GET', path: '/v1/acl/tokens', query, read: rest, response: 'json' },
+      {
+        method: 'GET',
+        path: '/v1/acl/tokens',
+        query,
+        read: rest,
+        optionKeys: ACL_TOKEN_LIST_OPTION_KEYS,
+        response: 'json',
+      },
       (body) => body ?? [],
     );
   }

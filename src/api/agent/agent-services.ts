@@ -3,9 +3,10 @@
  *
  * @packageDocumentation
  */
+import { optionKeys } from '../../options-check.js';
 import { ValidationError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
-import type { CallOptions } from '../../transport/types.js';
+import { CALL_OPTION_KEYS, type CallOptions } from '../../transport/types.js';
 import type {
   AgentListOptions,
   AgentService,
@@ -161,6 +162,12 @@ export function serviceRegistrationBody(definition: AgentServiceRegistration): A
   return body;
 }
 
+/** Every key of {@link AgentServiceRegisterOptions}, for the refusal of a misspelt one. */
+const SERVICE_REGISTER_OPTION_KEYS = optionKeys<CallOptions & AgentServiceRegisterOptions>()([
+  ...CALL_OPTION_KEYS,
+  'replaceExistingChecks',
+]);
+
 /** The `agent.service` endpoints: services registered on the local agent. */
 export class AgentServices {
   readonly #transport: Transport;
@@ -215,6 +222,7 @@ export class AgentServices {
       query: { 'replace-existing-checks': replaceExistingChecks === true },
       body: { json: body },
       call,
+      optionKeys: SERVICE_REGISTER_OPTION_KEYS,
       idempotent: true,
       response: 'none',
     });

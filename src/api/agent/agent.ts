@@ -4,10 +4,11 @@
  *
  * @packageDocumentation
  */
+import { optionKeys } from '../../options-check.js';
 import { ValidationError } from '../../errors.js';
 import { validateToken } from '../../transport/token.js';
 import type { Transport } from '../../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../../transport/types.js';
+import { CALL_OPTION_KEYS, type CallOptions, type ReadOptions } from '../../transport/types.js';
 import { AgentChecks } from './agent-checks.js';
 import { AgentConnect } from './agent-connect.js';
 import { AgentServices } from './agent-services.js';
@@ -36,6 +37,22 @@ export type AgentServiceReadOptions = Omit<ReadOptions, 'index' | 'consistency' 
 export type AgentTokenKind = 'default' | 'agent' | 'agent_master' | 'replication';
 
 const AGENT_TOKEN_KINDS: ReadonlySet<string> = new Set(['default', 'agent', 'agent_master', 'replication']);
+
+/** Every key of {@link AgentForceLeaveOptions}, for the refusal of a misspelt one. */
+const AGENT_FORCE_LEAVE_OPTION_KEYS = optionKeys<CallOptions & AgentForceLeaveOptions>()([
+  ...CALL_OPTION_KEYS,
+  'prune',
+]);
+
+/** Every key of {@link AgentJoinOptions}, for the refusal of a misspelt one. */
+const AGENT_JOIN_OPTION_KEYS = optionKeys<CallOptions & AgentJoinOptions>()([...CALL_OPTION_KEYS, 'wan']);
+
+/** Every key of {@link AgentMembersOptions}, for the refusal of a misspelt one. */
+const AGENT_MEMBERS_OPTION_KEYS = optionKeys<CallOptions & AgentMembersOptions>()([
+  ...CALL_OPTION_KEYS,
+  'wan',
+  'segment',
+]);
 
 /** The `agent` endpoint group: the agent the client talks to, its membership, services and checks. */
 export class Agent {
@@ -139,6 +156,7 @@ export class Agent {
       // Consul 1.8 reads `wan` with Query().Get, so a bare flag would be ignored.
       query: { wan: wan === true ? '1' : undefined, segment: networkSegment },
       call,
+      optionKeys: AGENT_MEMBERS_OPTION_KEYS,
       response: 'json',
     });
     return response.body ?? [];
@@ -157,6 +175,7 @@ export class Agent {
       path: `/v1/agent/join/${segment('address', address)}`,
       query: { wan: wan === true ? '1' : undefined },
       call,
+      optionKeys: AGENT_JOIN_OPTION_KEYS,
       idempotent: true,
       response: 'none',
     });
@@ -175,6 +194,7 @@ export class Agent {
       path: `/v1/agent/force-leave/${segment('node', node)}`,
       query: { prune: prune === true ? '1' : undefined },
       call,
+      optionKeys: AGENT_FORCE_LEAVE_OPTION_KEYS,
       idempotent: true,
       response: 'none',
     });

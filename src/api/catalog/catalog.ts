@@ -3,10 +3,11 @@
  *
  * @packageDocumentation
  */
+import { optionKeys } from '../../options-check.js';
 import { formatDuration, toMilliseconds, type Duration } from '../../duration.js';
 import { ValidationError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
-import type { CallOptions } from '../../transport/types.js';
+import { READ_OPTION_KEYS, type CallOptions, type ReadOptions } from '../../transport/types.js';
 import {
   SERVICE_KINDS,
   validateServiceMeta,
@@ -143,6 +144,27 @@ function bodyDatacenter(
   return inEntry ?? fromOptions;
 }
 
+/** Every key of {@link CatalogServiceOptions}, for the refusal of a misspelt one. */
+const CATALOG_SERVICE_OPTION_KEYS = optionKeys<ReadOptions & CatalogServiceOptions>()([
+  ...READ_OPTION_KEYS,
+  'tag',
+  'near',
+  'nodeMeta',
+]);
+
+/** Every key of {@link CatalogServicesOptions}, for the refusal of a misspelt one. */
+const CATALOG_SERVICES_OPTION_KEYS = optionKeys<ReadOptions & CatalogServicesOptions>()([
+  ...READ_OPTION_KEYS,
+  'nodeMeta',
+]);
+
+/** Every key of {@link CatalogNodesOptions}, for the refusal of a misspelt one. */
+const CATALOG_NODES_OPTION_KEYS = optionKeys<ReadOptions & CatalogNodesOptions>()([
+  ...READ_OPTION_KEYS,
+  'near',
+  'nodeMeta',
+]);
+
 /** The `catalog` endpoint group. */
 export class Catalog {
   readonly #transport: Transport;
@@ -218,7 +240,14 @@ export class Catalog {
     const query = { near: nearQuery(near), 'node-meta': nodeMetaQuery(nodeMeta) };
     return read<Node[] | null, Node[]>(
       this.#transport,
-      { method: 'GET', path: '/v1/catalog/nodes', query, read: rest, response: 'json' },
+      {
+        method: 'GET',
+        path: '/v1/catalog/nodes',
+        query,
+        read: rest,
+        optionKeys: CATALOG_NODES_OPTION_KEYS,
+        response: 'json',
+      },
       (body) => body ?? [],
     );
   }
@@ -237,6 +266,7 @@ export class Catalog {
         path: '/v1/catalog/services',
         query: { 'node-meta': nodeMetaQuery(nodeMeta) },
         read: rest,
+        optionKeys: CATALOG_SERVICES_OPTION_KEYS,
         response: 'json',
       },
       (body) => Object.fromEntries(Object.entries(body ?? {}).map(([name, tags]) => [name, tags ?? []])),
@@ -253,7 +283,7 @@ export class Catalog {
     const query = { tag: tagQuery(tag), near: nearQuery(near), 'node-meta': nodeMetaQuery(nodeMeta) };
     return read<CatalogService[] | null, CatalogService[]>(
       this.#transport,
-      { method: 'GET', path, query, read: rest, response: 'json' },
+      { method: 'GET', path, query, read: rest, optionKeys: CATALOG_SERVICE_OPTION_KEYS, response: 'json' },
       (body) => body ?? [],
     );
   }

@@ -4,9 +4,10 @@
  *
  * @packageDocumentation
  */
+import { optionKeys } from '../../options-check.js';
 import { ValidationError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../../transport/types.js';
+import { READ_OPTION_KEYS, type CallOptions, type ReadOptions } from '../../transport/types.js';
 import type { Intention, IntentionMatchOptions, IntentionRequest } from './connect-types.js';
 import { read, type ConsulRead } from '../read.js';
 import { requireName, segment } from '../validate.js';
@@ -31,6 +32,12 @@ function intentionBody(request: IntentionRequest): Record<string, unknown> {
   }
   return { ...request };
 }
+
+/** Every key of {@link IntentionMatchOptions}, for the refusal of a misspelt one. */
+const INTENTION_MATCH_OPTION_KEYS = optionKeys<ReadOptions & IntentionMatchOptions>()([
+  ...READ_OPTION_KEYS,
+  'by',
+]);
 
 /** The intentions part of the `connect` group: `consul.connect.intentions`. */
 export class ConnectIntentions {
@@ -112,6 +119,7 @@ export class ConnectIntentions {
         path: '/v1/connect/intentions/match',
         query: { by, name: list },
         read: rest,
+        optionKeys: INTENTION_MATCH_OPTION_KEYS,
         response: 'json',
       },
       (body) => Object.fromEntries(Object.entries(body ?? {}).map(([name, found]) => [name, found ?? []])),

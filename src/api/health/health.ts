@@ -54,6 +54,13 @@ function listOf<T>(body: T[] | null): T[] {
   return body ?? [];
 }
 
+/** Every key of {@link HealthChecksOptions}, for the refusal of a misspelt one. */
+const HEALTH_CHECKS_OPTION_KEYS = optionKeys<ReadOptions & HealthChecksOptions>()([
+  ...READ_OPTION_KEYS,
+  'near',
+  'nodeMeta',
+]);
+
 /** The `health` endpoint group. */
 export class Health {
   readonly #transport: Transport;
@@ -82,7 +89,7 @@ export class Health {
     const query = { near: nearQuery(near), 'node-meta': nodeMetaQuery(nodeMeta) };
     return read(
       this.#transport,
-      { method: 'GET', path, query, read: rest, response: 'json' },
+      { method: 'GET', path, query, read: rest, optionKeys: HEALTH_CHECKS_OPTION_KEYS, response: 'json' },
       listOf<HealthCheck>,
     );
   }
@@ -130,7 +137,14 @@ export class Health {
     const query = { near: nearQuery(near), 'node-meta': nodeMetaQuery(nodeMeta) };
     return read(
       this.#transport,
-      { method: 'GET', path: `/v1/health/state/${state}`, query, read: rest, response: 'json' },
+      {
+        method: 'GET',
+        path: `/v1/health/state/${state}`,
+        query,
+        read: rest,
+        optionKeys: HEALTH_CHECKS_OPTION_KEYS,
+        response: 'json',
+      },
       listOf<HealthCheck>,
     );
   }

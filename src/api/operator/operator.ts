@@ -82,6 +82,24 @@ export function autopilotHealthFromError(error: unknown): AutopilotHealth | unde
   return body as AutopilotHealth;
 }
 
+/** Every key of {@link RaftTransferLeaderOptions}, for the refusal of a misspelt one. */
+const RAFT_TRANSFER_LEADER_OPTION_KEYS = optionKeys<CallOptions & RaftTransferLeaderOptions>()([
+  ...CALL_OPTION_KEYS,
+  'id',
+]);
+
+/** Every key of {@link KeyringWriteOptions}, for the refusal of a misspelt one. */
+const KEYRING_WRITE_OPTION_KEYS = optionKeys<CallOptions & KeyringWriteOptions>()([
+  ...CALL_OPTION_KEYS,
+  'relayFactor',
+]);
+
+/** Every key of {@link KeyringListOptions}, for the refusal of a misspelt one. */
+const KEYRING_LIST_OPTION_KEYS = optionKeys<CallOptions & KeyringListOptions>()([
+  ...CALL_OPTION_KEYS,
+  'relayFactor',
+]);
+
 /** The `operator` endpoint group. */
 export class Operator {
   readonly #transport: Transport;
@@ -197,6 +215,7 @@ export class Operator {
         path: '/v1/operator/keyring',
         query: { 'relay-factor': relayFactor === 0 ? undefined : relayFactor },
         call: rest,
+        optionKeys: KEYRING_LIST_OPTION_KEYS,
         response: 'json',
       },
       (body) => body ?? [],
@@ -237,6 +256,7 @@ export class Operator {
       query: { 'relay-factor': checkRelayFactor(relay) },
       body: { json: body },
       call,
+      optionKeys: KEYRING_WRITE_OPTION_KEYS,
       // Installing, using or removing the same key twice ends in the same keyring.
       idempotent: true,
       response: 'none',
@@ -301,6 +321,7 @@ export class Operator {
       path: '/v1/operator/raft/transfer-leader',
       query: { id },
       call,
+      optionKeys: RAFT_TRANSFER_LEADER_OPTION_KEYS,
       idempotent: false,
       response: 'json',
     });

@@ -5,10 +5,11 @@
  *
  * @packageDocumentation
  */
+import { optionKeys } from '../../options-check.js';
 import { formatDuration, toMilliseconds } from '../../duration.js';
 import { ValidationError } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
-import type { CallOptions } from '../../transport/types.js';
+import { READ_OPTION_KEYS, type CallOptions, type ReadOptions } from '../../transport/types.js';
 import { validateTags } from '../agent/agent-services.js';
 import { nearQuery } from '../catalog/catalog-query.js';
 import type {
@@ -122,6 +123,14 @@ type ExecuteBody = Omit<PreparedQueryExecuteResponse, 'Nodes'> & {
 const NOT_BLOCKING = ['index', 'wait', 'filter'] as const;
 const NOT_BLOCKING_OR_CACHED = [...NOT_BLOCKING, 'cached'] as const;
 
+/** Every key of {@link PreparedQueryExecuteOptions}, for the refusal of a misspelt one. */
+const QUERY_EXECUTE_OPTION_KEYS = optionKeys<ReadOptions & PreparedQueryExecuteOptions>()([
+  ...READ_OPTION_KEYS,
+  'near',
+  'limit',
+  'connect',
+]);
+
 /** The `query` endpoint group (prepared queries). */
 export class PreparedQueries {
   readonly #transport: Transport;
@@ -230,6 +239,7 @@ export class PreparedQueries {
         path,
         query: { near: nearQuery(near), limit, connect: connect === true },
         read: rest,
+        optionKeys: QUERY_EXECUTE_OPTION_KEYS,
         response: 'json',
       },
       // The body also repeats query metadata (Index, KnownLeader, …); `.withMeta()` has it

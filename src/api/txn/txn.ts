@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import { optionKeys } from '../../options-check.js';
 import {
   ConsulHttpError,
   PermissionDeniedError,
@@ -13,7 +14,7 @@ import {
 } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
 import { parseConsulJson } from '../../transport/uint64-json.js';
-import type { RequestSpec } from '../../transport/types.js';
+import { CALL_OPTION_KEYS, type CallOptions, type RequestSpec } from '../../transport/types.js';
 import { MAX_KV_VALUE_BYTES, validateKey, type KVPair, type KVValue } from '../kv.js';
 import { uint64 } from '../validate.js';
 import type {
@@ -342,6 +343,9 @@ function decodeResult(result: Record<string, unknown>): TxnResult {
 // The endpoint group
 // ---------------------------------------------------------------------------------------------
 
+/** Every key of {@link TxnOptions}, for the refusal of a misspelt one. */
+const TXN_OPTION_KEYS = optionKeys<CallOptions & TxnOptions>()([...CALL_OPTION_KEYS, 'consistency']);
+
 /** The `txn` endpoint group. */
 export class Txn {
   /** Builders of KV operations; the same object as {@link txnKV}. */
@@ -375,6 +379,7 @@ export class Txn {
       path: '/v1/txn',
       body: { json: body },
       ...(readOnly ? { read: { ...call, ...(consistency !== undefined && { consistency }) } } : { call }),
+      optionKeys: TXN_OPTION_KEYS,
       idempotent: readOnly,
       response: 'json',
     };
