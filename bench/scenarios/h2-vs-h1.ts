@@ -12,7 +12,7 @@ import { Pool } from 'undici';
 import { startConsul } from '../../src/testing/index.js';
 import type { BenchContext, BenchRow, BenchScenario, ScenarioResult } from '../types.js';
 import { connectionsFrom } from '../support/host-clients.js';
-import { percentile, sleep, waitFor } from '../support/measure.js';
+import { measureThroughput, percentile, sleep, waitFor, type ThroughputCell } from '../support/measure.js';
 
 const MEASURE_MS = 1000;
 const WARMUP_MS = 300;
@@ -23,33 +23,10 @@ const LONG_POLLS = 600;
 /** Streams per h2 connection, under the 250 a Go h2 server allows by default. */
 const STREAMS_PER_CONNECTION = 200;
 
-interface Cell {
-  opsPerSec: number;
-  cpuUsPerOp: number;
-}
+type Cell = ThroughputCell;
 
-async function throughput(get: () => Promise<unknown>, concurrency: number): Promise<Cell> {
-  let counting = false;
-  let stop = false;
-  let done = 0;
-  const worker = async (): Promise<void> => {
-    while (!stop) {
-      await get();
-      if (counting) done++;
-    }
-  };
-  const workers = Array.from({ length: concurrency }, worker);
-  await sleep(WARMUP_MS);
-  counting = true;
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  await sleep(MEASURE_MS);
-  counting = false;
-  const cpu = process.cpuUsage(cpuBefore);
-  const elapsed = performance.now() - started;
-  stop = true;
-  await Promise.all(workers);
-  return { opsPerSec: (done / elapsed) * 1000, cpuUsPerOp: (cpu.user + cpu.system) / Math.max(1, done) };
+function throughput(get: () => Promise<unknown>, concurrency: number): Promise<Cell> {
+  return measureThroughput(get, concurrency, { warmupMs: WARMUP_MS, measureMs: MEASURE_MS });
 }
 
 function getter(pool: Pool, path: string): () => Promise<unknown> {

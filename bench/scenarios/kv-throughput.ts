@@ -6,7 +6,7 @@ import ConsulNpm from 'consul';
 import { Pool } from 'undici';
 import { Consul } from '../../src/index.js';
 import type { BenchContext, BenchRow, BenchScenario, ScenarioResult } from '../types.js';
-import { percentile, sleep } from '../support/measure.js';
+import { measureThroughput, percentile, type ThroughputCell } from '../support/measure.js';
 
 const WARMUP_MS = 200;
 const MEASURE_MS = 1000;
@@ -19,45 +19,11 @@ const CONCURRENCIES = [1, 32] as const;
 const CONNECTIONS = 16;
 
 type Get = () => Promise<unknown>;
+type Measurement = ThroughputCell;
 
-/** One measured cell. */
-interface Measurement {
-  /** Completed gets per second of wall time. */
-  opsPerSec: number;
-  /**
-   * This process's CPU time (user + system) per completed get, in µs. The agent shares the
-   * machine's cores, so wall-time throughput moves with its load; the client's own CPU cost
-   * per call moves much less and shows what the client itself adds.
-   */
-  cpuUsPerOp: number;
-}
-
-/** Runs `concurrency` workers calling `get` in a loop; returns throughput and client CPU per get. */
-async function throughput(get: Get, concurrency: number): Promise<Measurement> {
-  let counting = false;
-  let stop = false;
-  let done = 0;
-  const worker = async (): Promise<void> => {
-    while (!stop) {
-      await get();
-      if (counting) done++;
-    }
-  };
-  const workers = Array.from({ length: concurrency }, worker);
-  await sleep(WARMUP_MS);
-  counting = true;
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  await sleep(MEASURE_MS);
-  counting = false;
-  const cpu = process.cpuUsage(cpuBefore);
-  const elapsed = performance.now() - started;
-  stop = true;
-  await Promise.all(workers);
-  return {
-    opsPerSec: (done / elapsed) * 1000,
-    cpuUsPerOp: done === 0 ? Number.NaN : (cpu.user + cpu.system) / done,
-  };
+/** Runs `concurrency` workers calling `get`; returns throughput and client CPU per get. */
+function throughput(get: Get, concurrency: number): Promise<Measurement> {
+  return measureThroughput(get, concurrency, { warmupMs: WARMUP_MS, measureMs: MEASURE_MS });
 }
 
 export const kvThroughput: BenchScenario = {

@@ -25,7 +25,7 @@ import { Consul } from '../../src/index.js';
 import { Telemetry } from '../../src/observability/telemetry.js';
 import type { Lock } from '../../src/index.js';
 import type { BenchContext, BenchRow, BenchScenario, ScenarioResult } from '../types.js';
-import { percentile, sleep, waitFor } from '../support/measure.js';
+import { measureThroughput, percentile, sleep, waitFor } from '../support/measure.js';
 
 const ROUNDS = 5;
 /** Request hooks called back to back to time the facade alone (start + end of one request). */
@@ -121,27 +121,11 @@ function client(context: BenchContext, setup: ReturnType<Setup['providers']>): C
 }
 
 async function kvGets(consul: Consul, key: string): Promise<{ ops: number; cpuUs: number }> {
-  let counting = false;
-  let stop = false;
-  let done = 0;
-  const worker = async (): Promise<void> => {
-    while (!stop) {
-      await consul.kv.get(key);
-      if (counting) done++;
-    }
-  };
-  const workers = Array.from({ length: GET_CONCURRENCY }, worker);
-  await sleep(GET_WARMUP_MS);
-  counting = true;
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  await sleep(GET_MEASURE_MS);
-  counting = false;
-  const cpu = process.cpuUsage(cpuBefore);
-  const elapsed = performance.now() - started;
-  stop = true;
-  await Promise.all(workers);
-  return { ops: (done / elapsed) * 1000, cpuUs: done === 0 ? Number.NaN : (cpu.user + cpu.system) / done };
+  const cell = await measureThroughput(() => consul.kv.get(key), GET_CONCURRENCY, {
+    warmupMs: GET_WARMUP_MS,
+    measureMs: GET_MEASURE_MS,
+  });
+  return { ops: cell.opsPerSec, cpuUs: cell.cpuUsPerOp };
 }
 
 /** Notify latency of {@link FANOUT_SUBSCRIBERS} watches of one key over a series of changes. */

@@ -67,3 +67,50 @@ export function round(value: number): number {
   if (Math.abs(value) >= 100) return Math.round(value);
   return Number(value.toPrecision(3));
 }
+
+/** One throughput cell: completed calls per second of wall time, and this process's CPU per call. */
+export interface ThroughputCell {
+  /** Completed calls per second of wall time. */
+  opsPerSec: number;
+  /**
+   * This process's CPU time (user + system) per completed call, in µs. The agent shares the
+   * machine's cores, so wall-time throughput moves with its load; the client's own CPU cost
+   * per call moves much less and shows what the client itself adds.
+   */
+  cpuUsPerOp: number;
+}
+
+/**
+ * Runs `concurrency` workers calling `call` in a loop: `warmupMs` uncounted, then `measureMs`
+ * counted. Returns throughput and CPU per call (NaN when no call completed).
+ */
+export async function measureThroughput(
+  call: () => Promise<unknown>,
+  concurrency: number,
+  { warmupMs, measureMs }: { warmupMs: number; measureMs: number },
+): Promise<ThroughputCell> {
+  let counting = false;
+  let stop = false;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (!stop) {
+      await call();
+      if (counting) done++;
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  await sleep(warmupMs);
+  counting = true;
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  await sleep(measureMs);
+  counting = false;
+  const cpu = process.cpuUsage(cpuBefore);
+  const elapsed = performance.now() - started;
+  stop = true;
+  await Promise.all(workers);
+  return {
+    opsPerSec: (done / elapsed) * 1000,
+    cpuUsPerOp: done === 0 ? Number.NaN : (cpu.user + cpu.system) / done,
+  };
+}
