@@ -67,6 +67,7 @@ describe('transport option keys', () => {
       [() => consul.event.fire('e', 'x', { nod: 'n1' } as never), 'node'],
       [() => consul.event.list({ nmae: 'e' } as never), 'name'],
       [() => consul.acl.token.list({ rol: 'r' } as never), 'role'],
+      [() => consul.acl.role.list({ polcy: 'p' } as never), 'policy'],
       [() => consul.txn.execute([consul.txn.kv.get('a')], { consistncy: 'stale' } as never), 'consistency'],
       [() => consul.query.execute('web', { limt: 1 } as never), 'limit'],
       [() => consul.coordinate.nodes({ segmnt: 's' } as never), 'segment'],

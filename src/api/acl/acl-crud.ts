@@ -121,7 +121,11 @@ export class ACLObjectEndpoints<T, Req> {
   }
 
   /** Consul answers `null` for an empty list; this gives `[]`. */
-  list<E>(options: ReadOptions, query?: Readonly<Record<string, QueryValue>>): ConsulRead<E[]> {
+  list<E>(
+    options: ReadOptions,
+    query?: Readonly<Record<string, QueryValue>>,
+    optionKeys?: readonly string[],
+  ): ConsulRead<E[]> {
     return read<E[] | null, E[]>(
       this.#transport,
       {
@@ -129,6 +133,7 @@ export class ACLObjectEndpoints<T, Req> {
         path: this.#listPath,
         ...(query === undefined ? {} : { query }),
         read: options,
+        ...(optionKeys === undefined ? {} : { optionKeys }),
         response: 'json',
       },
       (body) => body ?? [],

@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import type { Transport } from '../../transport/transport.js';
-import type { CallOptions, ReadOptions } from '../../transport/types.js';
+import { optionKeys } from '../../options-check.js';
+import { READ_OPTION_KEYS, type CallOptions, type ReadOptions } from '../../transport/types.js';
 import type { ACLLink, ACLNodeIdentity, ACLServiceIdentity } from './acl-tokens.js';
 import { validateLinks } from './acl-tokens.js';
 import { ACLObjectEndpoints, aclObjectBody } from './acl-crud.js';
@@ -58,6 +59,9 @@ export interface ACLRoleListOptions extends ReadOptions {
   policy?: string;
 }
 
+/** Every key of {@link ACLRoleListOptions}, for the refusal of a misspelt one. */
+const ACL_ROLE_LIST_OPTION_KEYS = optionKeys<ACLRoleListOptions>()([...READ_OPTION_KEYS, 'policy']);
+
 function roleBody(request: ACLRoleRequest): Record<string, unknown> {
   const body = aclObjectBody('role', request, 256);
   validateLinks('Policies', request.Policies);
@@ -101,8 +105,10 @@ export class ACLRoles {
   /** Lists roles, optionally only those linked to a policy. */
   list(options: ACLRoleListOptions = {}): ConsulRead<ACLRole[]> {
     const { policy, ...rest } = options;
-    return this.#endpoints.list<ACLRole>(rest, {
-      policy: policy === undefined ? undefined : requireName('policy', policy),
-    });
+    return this.#endpoints.list<ACLRole>(
+      rest,
+      { policy: policy === undefined ? undefined : requireName('policy', policy) },
+      ACL_ROLE_LIST_OPTION_KEYS,
+    );
   }
 }
