@@ -8,6 +8,7 @@ import type { Transport } from '../transport/transport.js';
 import { optionKeys } from '../options-check.js';
 import {
   CALL_OPTION_KEYS,
+  NO_OPTIONS,
   READ_OPTION_KEYS,
   type CallOptions,
   type ReadOptions,
@@ -17,9 +18,6 @@ import { encodePath, segment, uint64 } from './validate.js';
 
 /** Consul refuses KV values above 512 KiB (`kv_max_value_size` default). */
 export const MAX_KV_VALUE_BYTES = 512 * 1024;
-
-/** The options of a read that gave none; shared, as nothing writes to them. */
-const NO_OPTIONS: ReadOptions = Object.freeze({});
 
 /** Most key paths a {@link KV} keeps built. */
 const KEY_PATH_CACHE_SIZE = 1024;

@@ -19,7 +19,7 @@ import { tlsConnectOptions } from './tls-connect.js';
 import { validateToken } from './token.js';
 import { parseConsulJson, stringifyConsulJson } from './uint64-json.js';
 import { checkOptionKeys } from '../options-check.js';
-import { CALL_OPTION_KEYS, READ_OPTION_KEYS } from './types.js';
+import { CALL_OPTION_KEYS, NO_OPTIONS, READ_OPTION_KEYS } from './types.js';
 import type { ConsulResponse, QueryValue, ReadOptions, RequestSpec } from './types.js';
 
 /** Consul's default blocking wait when `index` is given without `wait`. */
@@ -87,9 +87,6 @@ function appendQuery(parts: string[], name: string, value: QueryValue): void {
   }
   parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`);
 }
-
-/** The options of a call that gave none; shared, as nothing writes to them. */
-const NO_OPTIONS: ReadOptions = Object.freeze({});
 
 // Consul's legacy ACL endpoints put the token itself (its ID is its secret) in the path.
 const SECRET_IN_PATH = /^(\/v1\/acl\/(?:info|destroy|clone))\/[^/?]+/;

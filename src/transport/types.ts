@@ -113,3 +113,6 @@ export interface ConsulResponse<T> {
   /** Response metadata (index, leader, consistency, cache). */
   meta: QueryMeta;
 }
+
+/** The options of a call that gave none; one frozen object shared by every such call, since nothing writes to it. */
+export const NO_OPTIONS: ReadOptions = Object.freeze({});
