@@ -39,6 +39,13 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
   readonly #loop: WatchSource<T>;
   readonly #logger: Logger;
   readonly #emitter = new EventEmitter<WatchEvents<T>>();
+  /**
+   * The `change` listeners as an array, made again only when they change: eventemitter3's
+   * `listeners()` copies on every call, and a change of one key watched a thousand times
+   * would copy a thousand arrays. Replaced, never mutated, so a listener added or removed
+   * during a delivery takes effect from the next one.
+   */
+  #changeListeners: readonly WatchEvents<T>['change'][] | undefined;
   readonly #iterators = new Set<LatestValueIterator<T>>();
   #latest: T | typeof NONE = NONE;
   #emitted: T | typeof NONE = NONE;
@@ -120,11 +127,13 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
     // eventemitter3's listener type is computed from the same map; TypeScript cannot see
     // through the generic index, hence the narrowing casts here and in `off`.
     this.#emitter.on(event, listener as EventEmitter.EventListener<WatchEvents<T>, E>);
+    if (event === 'change') this.#changeListeners = undefined;
     return this;
   }
 
   off<E extends keyof WatchEvents<T>>(event: E, listener: WatchEvents<T>[E]): this {
     this.#emitter.off(event, listener as EventEmitter.EventListener<WatchEvents<T>, E>);
+    if (event === 'change') this.#changeListeners = undefined;
     return this;
   }
 
@@ -211,7 +220,8 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
     // This runs once per watch for every change: a thousand watches of one key run it a
     // thousand times in a row, so the common case (a listener that returns nothing) costs
     // no closure; a returned promise goes through callListener for its rejection.
-    for (const listener of this.#emitter.listeners('change')) {
+    const listeners = (this.#changeListeners ??= this.#emitter.listeners('change'));
+    for (const listener of listeners) {
       let result: unknown;
       try {
         result = listener(value, previous);

@@ -44,6 +44,12 @@ export class KeyFeed implements WatchSource<KeyValue> {
   readonly #logger: Logger;
   readonly #onEmpty: (feed: KeyFeed) => void;
   readonly #subscribers = new Set<LoopSubscriber<KeyValue>>();
+  /**
+   * The subscribers as an array for delivery, made again only after one attaches or leaves:
+   * a change of a key watched a thousand times must not copy a thousand-entry set. Replaced,
+   * never mutated, so a watch attaching or leaving during a delivery cannot disturb it.
+   */
+  #delivery: readonly LoopSubscriber<KeyValue>[] | undefined;
   #current: { value: KeyValue } | undefined;
   #upstream: KeyFeedUpstream | undefined;
   #finished = false;
@@ -111,10 +117,12 @@ export class KeyFeed implements WatchSource<KeyValue> {
     // get it as a synchronous `change` nobody listens to yet; it picks `current` up instead.
     if (this.#subscribers.size === 0 && this.#upstream === undefined) this.onFirst(this);
     this.#subscribers.add(subscriber);
+    this.#delivery = undefined;
   }
 
   detach(subscriber: LoopSubscriber<KeyValue>): Promise<void> {
     this.#subscribers.delete(subscriber);
+    this.#delivery = undefined;
     if (this.#subscribers.size > 0 || this.#finished) return Promise.resolve();
     this.#finished = true;
     this.#onEmpty(this);
@@ -153,12 +161,14 @@ export class KeyFeed implements WatchSource<KeyValue> {
     if (this.#finished) return;
     if (this.#current !== undefined && deepEqual(this.#current.value, value)) return;
     this.#current = { value };
-    for (const subscriber of [...this.#subscribers]) subscriber.deliver(value);
+    const subscribers = (this.#delivery ??= [...this.#subscribers]);
+    for (const subscriber of subscribers) subscriber.deliver(value);
   }
 
   /** A transient failure of the upstream read. */
   report(error: Error): void {
-    for (const subscriber of [...this.#subscribers]) subscriber.report(error);
+    const subscribers = (this.#delivery ??= [...this.#subscribers]);
+    for (const subscriber of subscribers) subscriber.report(error);
   }
 
   /** A fatal failure of the upstream read: the feed stops with it. */
@@ -168,6 +178,7 @@ export class KeyFeed implements WatchSource<KeyValue> {
     this.#onEmpty(this);
     const subscribers = [...this.#subscribers];
     this.#subscribers.clear();
+    this.#delivery = undefined;
     this.#upstream = undefined;
     this.#directSubscriber = undefined;
     for (const subscriber of subscribers) subscriber.fail(error);
@@ -180,6 +191,7 @@ export class KeyFeed implements WatchSource<KeyValue> {
     this.#onEmpty(this);
     const subscribers = [...this.#subscribers];
     this.#subscribers.clear();
+    this.#delivery = undefined;
     for (const subscriber of subscribers) subscriber.end();
     this.#disconnect().catch((error: unknown) =>
       this.#logger.error({ err: error, watch: this.description }, 'consulkit: leaving a watch read failed'),
