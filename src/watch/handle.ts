@@ -21,6 +21,13 @@ import type { Watch, WatchEvents, WatchState } from './types.js';
  */
 const NONE: unique symbol = Symbol('none');
 
+/**
+ * The reason of a watch its owner closed, until somebody asks for it. Most closes have no
+ * pending `ready()` and nobody calls `ready()` afterwards, and an error with its stack trace
+ * costs more than the rest of `close()`: it is made only when a caller would receive it.
+ */
+const CLOSED_BY_OWNER: unique symbol = Symbol('closed by owner');
+
 interface Deferred<T> {
   resolve(value: T): void;
   reject(error: unknown): void;
@@ -52,6 +59,8 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
   #open = true;
   /** Why the watch ended: what `ready()` rejects with and, for a failure, what iterators throw. */
   #ending: { reason: unknown; failed: boolean } | undefined;
+  /** Made from {@link CLOSED_BY_OWNER} on first use, then the same error for every caller. */
+  #closedError: ClosedError | undefined;
   #finalIndex: bigint | undefined;
   #readyWaiters: Deferred<T>[] = [];
   /** Made once: a delivery must not allocate a closure per listener. */
@@ -119,7 +128,7 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
   ready(): Promise<T> {
     const latest = this.#latest;
     if (latest !== NONE) return Promise.resolve(latest);
-    if (!this.#open) return Promise.reject(this.#ending?.reason ?? new ClosedError('the watch was closed'));
+    if (!this.#open) return Promise.reject(this.#endReason());
     return new Promise<T>((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
 
@@ -157,7 +166,7 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
   }
 
   close(): Promise<void> {
-    return this.#leave(new ClosedError('the watch was closed before its first answer'));
+    return this.#leave(CLOSED_BY_OWNER);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -206,12 +215,24 @@ export class WatchHandle<T> implements Watch<T>, LoopSubscriber<T> {
     this.#open = false;
     this.#ending = { reason, failed };
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(reason);
+    if (this.#readyWaiters.length > 0) {
+      const rejection = this.#endReason();
+      for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(rejection);
+    }
     // Whatever an iterator has not read yet is stale now: after close() (or a failure, or the
     // client closing) a consumer gets the end or the error, never one more old value.
     for (const iterator of this.#iterators)
       iterator.end(failed ? reason : undefined, { discardUnread: true });
     this.#iterators.clear();
+  }
+
+  /** What `ready()` rejects with once the watch has ended. */
+  #endReason(): unknown {
+    const reason = this.#ending?.reason;
+    if (reason !== CLOSED_BY_OWNER && reason !== undefined) return reason;
+    return (this.#closedError ??= new ClosedError(
+      reason === CLOSED_BY_OWNER ? 'the watch was closed before its first answer' : 'the watch was closed',
+    ));
   }
 
   #emitChange(value: T): void {

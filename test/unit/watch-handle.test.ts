@@ -4,6 +4,7 @@
  * against a real agent is in test/integration/watch.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { ClosedError } from '../../src/errors.js';
 import { WatchHandle } from '../../src/watch/handle.js';
 import type { LoopHealth, LoopSubscriber } from '../../src/watch/loop.js';
 import type { WatchSource } from '../../src/watch/source.js';
@@ -148,5 +149,33 @@ describe('WatchHandle delivery', () => {
     (watch as unknown as LoopSubscriber<number>).deliver(2);
     expect(seen).toEqual([1]);
     expect(watch.current).toBe(1);
+  });
+
+  it('close() rejects a pending ready() and every later one with the same ClosedError', async () => {
+    const source = new ManualSource<number>();
+    const { logger } = memoryLogger('error');
+    const watch = new WatchHandle(source, logger);
+    const pending = watch.ready();
+    await watch.close();
+    const first = await pending.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(first).toBeInstanceOf(ClosedError);
+    expect((first as ClosedError).message).toMatch(/closed before its first answer/);
+    await expect(watch.ready()).rejects.toBe(first);
+  });
+
+  it('ready() after a close with nobody waiting rejects with a ClosedError', async () => {
+    const source = new ManualSource<number>();
+    const { logger } = memoryLogger('error');
+    const watch = new WatchHandle(source, logger);
+    await watch.close();
+    const error = await watch.ready().then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(ClosedError);
+    await expect(watch.ready()).rejects.toBe(error);
   });
 });
