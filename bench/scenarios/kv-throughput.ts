@@ -11,7 +11,7 @@ import { measureThroughput, percentile, type ThroughputCell } from '../support/m
 const WARMUP_MS = 200;
 const MEASURE_MS = 1000;
 /** Rounds per cell; subjects take turns within a round, so drift (JIT, agent GC) hits all alike. The median is kept. */
-const ROUNDS = 5;
+const ROUNDS = 7;
 /** Warm-up passes per subject at concurrency 32, so every subject is JIT-compiled before any cell counts. */
 const WARMUP_PASSES = 2;
 const CONCURRENCIES = [1, 32] as const;
@@ -106,6 +106,19 @@ export const kvThroughput: BenchScenario = {
         ratios[`consulkit / consul npm @${c}`] = ratio(ours[c], theirs[c]);
         ratios[`client CPU per get, consulkit / raw undici @${c}`] = ratio(oursCpu[c], rawCpu[c]);
       }
+      // The same ratios taken within each round (the two subjects measured minutes apart at
+      // most, seconds apart usually), shown round by round: the spread says how much of a
+      // difference between two runs is the machine rather than the client.
+      const pairedRatios = (field: keyof Measurement): number[] => {
+        const oursCells = samples.get('consulkit')?.[32] ?? [];
+        const rawCells = samples.get('raw undici Pool')?.[32] ?? [];
+        return oursCells.map((cell, round) => cell[field] / (rawCells[round]?.[field] ?? Number.NaN));
+      };
+      const pairedOps = pairedRatios('opsPerSec');
+      const pairedCpu = pairedRatios('cpuUsPerOp');
+      ratios['per-round consulkit / raw undici @32, median'] = percentile(pairedOps, 0.5) ?? Number.NaN;
+      ratios['per-round client CPU per get, consulkit / raw undici @32, median'] =
+        percentile(pairedCpu, 0.5) ?? Number.NaN;
       const vsRaw = ratios['consulkit / raw undici @32'] ?? Number.NaN;
       const vsNpm = ratios['consulkit / consul npm @32'] ?? Number.NaN;
       const cpuVsRaw = ratios['client CPU per get, consulkit / raw undici @32'] ?? Number.NaN;
@@ -132,6 +145,8 @@ export const kvThroughput: BenchScenario = {
         notes: [
           `median of ${ROUNDS} interleaved rounds (after ${WARMUP_PASSES} warm-up passes) of ${MEASURE_MS} ms per cell; consulkit and the raw pool both use ${CONNECTIONS} connections`,
           'the raw loop only parses the JSON; consulkit also keeps uint64 fields exact and decodes the base64 value',
+          `@32 round by round, consulkit / raw undici: ops ${pairedOps.map((r) => r.toFixed(2)).join(', ')}; ` +
+            `client CPU per get ${pairedCpu.map((r) => r.toFixed(2)).join(', ')}`,
         ],
       };
     } finally {
