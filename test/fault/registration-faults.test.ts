@@ -81,8 +81,11 @@ describe('registration faults', () => {
       timing(
         `after an agent restart (state lost): back and passing ${backMs.toFixed(0)} ms after the agent answered (heartbeat interval ${interval} ms)`,
       );
-      expect(reasons).toEqual(['agent-restarted']);
       expect(backMs).toBeLessThan(interval);
+      // The event follows the agent's answer to the registration; the health endpoint can
+      // show the instance passing a moment before this process has handled that answer.
+      await waitFor('the registered event', async () => reasons.length > 0, 5_000, 10);
+      expect(reasons).toEqual(['agent-restarted']);
 
       // Maintenance mode was put back with the registration.
       await waitFor('maintenance restored', async () =>
@@ -156,7 +159,7 @@ describe('registerService before its agent is up', () => {
   it('gives up after startTimeout with a TimeoutError, and stops waiting when its signal aborts', async () => {
     agent = await startConsul();
     await agent.kill();
-    const { logger, lines } = memoryLogger('warn');
+    const { logger } = memoryLogger('warn');
     await using consul = new Consul({ address: agent.address, logger });
     const name = uniqueServiceName('late-timeout');
 
@@ -170,7 +173,9 @@ describe('registerService before its agent is up', () => {
     expect((error as Error).cause).toBeInstanceOf(ConsulUnavailableError);
     // Only catches a wait that ignores the bound (the transport's own retries add a little).
     expect(gaveUpMs).toBeLessThan(15_000);
-    expect(lines.some((line) => line.msg.includes('keeps trying'))).toBe(true);
+    // No check of a warning here: when the first attempt's own retries outlast startTimeout
+    // (a loaded machine), it gives up at once and the error alone says why. The warning
+    // while it keeps trying is checked in the late-agent test below.
     timing(`agent down: startTimeout 1500 ms gave up after ${gaveUpMs.toFixed(0)} ms`);
 
     const controller = new AbortController();
@@ -183,12 +188,15 @@ describe('registerService before its agent is up', () => {
   it('waits for an agent that starts late, then registers, heartbeats and deregisters as usual', async () => {
     agent ??= await startConsul();
     await agent.kill();
-    await using consul = new Consul({ address: agent.address, logger: memoryLogger('warn').logger });
+    const { logger, lines } = memoryLogger('warn');
+    await using consul = new Consul({ address: agent.address, logger });
     const name = uniqueServiceName('late-agent');
     const waitStarted = performance.now();
     const pending = consul.registerService({ name, ttl: '3s', handleSignals: false });
     // Formerly it gave up after ~2 s; the agent is still down at 4 s.
     expect(await settledWithin(pending, 4_000)).toBe('pending');
+    // The wait shows: a warning that it keeps trying, not silence.
+    expect(lines.some((line) => line.level === 40 && line.msg.includes('keeps trying'))).toBe(true);
 
     // restart() resolves once the agent has a leader; registerService may answer just before.
     const restarting = performance.now();

@@ -294,6 +294,9 @@ describe('registerService', () => {
       return found?.Status === 'critical' ? found : undefined;
     });
     expect(check.Output).toBe('going away');
+    // Emitted once the agent has confirmed the mark: this process may read the critical
+    // check on another connection a moment before that answer is handled.
+    await waitFor('the draining event', async () => draining);
     expect(draining).toEqual({ mode: 'critical', delayMs: 2000 });
     expect(await instanceIds(consul, name)).toEqual([registration.id]);
     await stopped;
