@@ -33,17 +33,22 @@ function recorder(name: string, calls: string[], onDeliver?: () => void): LoopSu
   };
 }
 
+/** A feed of `app/a` with no upstream (values are offered by hand) and the deliveries' log. */
+function newFeed(): { feed: KeyFeed; calls: string[] } {
+  const { logger } = memoryLogger('error');
+  const feed = new KeyFeed(
+    'app/a',
+    'app/',
+    logger,
+    () => undefined,
+    () => undefined,
+  );
+  return { feed, calls: [] };
+}
+
 describe('KeyFeed delivery list', () => {
   it('a watch attaching or leaving between changes is seen by the next change', () => {
-    const { logger } = memoryLogger('error');
-    const feed = new KeyFeed(
-      'app/a',
-      'app/',
-      logger,
-      () => undefined,
-      () => undefined,
-    );
-    const calls: string[] = [];
+    const { feed, calls } = newFeed();
     const first = recorder('first', calls);
     const second = recorder('second', calls);
     feed.attach(first);
@@ -56,15 +61,7 @@ describe('KeyFeed delivery list', () => {
   });
 
   it('a watch leaving during a delivery does not stop the others from getting that change', () => {
-    const { logger } = memoryLogger('error');
-    const feed = new KeyFeed(
-      'app/a',
-      'app/',
-      logger,
-      () => undefined,
-      () => undefined,
-    );
-    const calls: string[] = [];
+    const { feed, calls } = newFeed();
     const third = recorder('third', calls);
     const second = recorder('second', calls);
     const first = recorder('first', calls, () => void feed.detach(second));
@@ -77,15 +74,7 @@ describe('KeyFeed delivery list', () => {
   });
 
   it('an unchanged value reaches nobody', () => {
-    const { logger } = memoryLogger('error');
-    const feed = new KeyFeed(
-      'app/a',
-      'app/',
-      logger,
-      () => undefined,
-      () => undefined,
-    );
-    const calls: string[] = [];
+    const { feed, calls } = newFeed();
     feed.attach(recorder('only', calls));
     feed.offer(entry('v1'));
     feed.offer(entry('v1'));
