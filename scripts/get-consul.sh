@@ -48,5 +48,5 @@ rm -rf "$cache/root"; mkdir -p "$cache/root"
 dpkg -x "$work"/debs/consul_*.deb "$cache/root"
 rm -rf "$work"
 if ! works "$cached_bin"; then log "unpacked consul does not run"; exit 1; fi
-log "consul ready: $("$cached_bin" version | head -1)"
+log "consul ready: $("$cached_bin" version | sed -n 1p)"
 echo "$cached_bin"
