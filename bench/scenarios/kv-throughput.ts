@@ -106,9 +106,9 @@ export const kvThroughput: BenchScenario = {
         ratios[`consulkit / consul npm @${c}`] = ratio(ours[c], theirs[c]);
         ratios[`client CPU per get, consulkit / raw undici @${c}`] = ratio(oursCpu[c], rawCpu[c]);
       }
-      // The same ratios taken within each round (the two subjects measured minutes apart at
-      // most, seconds apart usually), shown round by round: the spread says how much of a
-      // difference between two runs is the machine rather than the client.
+      // The same ratios taken within each round (the two subjects measured seconds apart),
+      // shown round by round: the spread says how much of a difference between two runs is
+      // the machine rather than the client.
       const pairedRatios = (field: keyof Measurement): number[] => {
         const oursCells = samples.get('consulkit')?.[32] ?? [];
         const rawCells = samples.get('raw undici Pool')?.[32] ?? [];
