@@ -11,6 +11,7 @@ import type { KVPair } from '../api/kv.js';
 import { deepEqual } from './deep-equal.js';
 import type { BlockingLoop, LoopHealth, LoopSubscriber } from './loop.js';
 import type { WatchSource } from './source.js';
+import { SubscriberList } from './subscriber-list.js';
 
 /** A key's value: its entry, or `undefined` while it does not exist. */
 export type KeyValue = KVPair | undefined;
@@ -43,13 +44,7 @@ export class KeyFeed implements WatchSource<KeyValue> {
   readonly description: string;
   readonly #logger: Logger;
   readonly #onEmpty: (feed: KeyFeed) => void;
-  readonly #subscribers = new Set<LoopSubscriber<KeyValue>>();
-  /**
-   * The subscribers as an array for delivery, made again only after one attaches or leaves:
-   * a change of a key watched a thousand times must not copy a thousand-entry set. Replaced,
-   * never mutated, so a watch attaching or leaving during a delivery cannot disturb it.
-   */
-  #delivery: readonly LoopSubscriber<KeyValue>[] | undefined;
+  readonly #subscribers = new SubscriberList<LoopSubscriber<KeyValue>>();
   #current: { value: KeyValue } | undefined;
   #upstream: KeyFeedUpstream | undefined;
   #finished = false;
@@ -117,12 +112,10 @@ export class KeyFeed implements WatchSource<KeyValue> {
     // get it as a synchronous `change` nobody listens to yet; it picks `current` up instead.
     if (this.#subscribers.size === 0 && this.#upstream === undefined) this.onFirst(this);
     this.#subscribers.add(subscriber);
-    this.#delivery = undefined;
   }
 
   detach(subscriber: LoopSubscriber<KeyValue>): Promise<void> {
     this.#subscribers.delete(subscriber);
-    this.#delivery = undefined;
     if (this.#subscribers.size > 0 || this.#finished) return Promise.resolve();
     this.#finished = true;
     this.#onEmpty(this);
@@ -161,14 +154,12 @@ export class KeyFeed implements WatchSource<KeyValue> {
     if (this.#finished) return;
     if (this.#current !== undefined && deepEqual(this.#current.value, value)) return;
     this.#current = { value };
-    const subscribers = (this.#delivery ??= [...this.#subscribers]);
-    for (const subscriber of subscribers) subscriber.deliver(value);
+    for (const subscriber of this.#subscribers.current()) subscriber.deliver(value);
   }
 
   /** A transient failure of the upstream read. */
   report(error: Error): void {
-    const subscribers = (this.#delivery ??= [...this.#subscribers]);
-    for (const subscriber of subscribers) subscriber.report(error);
+    for (const subscriber of this.#subscribers.current()) subscriber.report(error);
   }
 
   /** A fatal failure of the upstream read: the feed stops with it. */
@@ -176,9 +167,7 @@ export class KeyFeed implements WatchSource<KeyValue> {
     if (this.#finished) return;
     this.#finished = true;
     this.#onEmpty(this);
-    const subscribers = [...this.#subscribers];
-    this.#subscribers.clear();
-    this.#delivery = undefined;
+    const subscribers = this.#subscribers.takeAll();
     this.#upstream = undefined;
     this.#directSubscriber = undefined;
     for (const subscriber of subscribers) subscriber.fail(error);
@@ -189,10 +178,7 @@ export class KeyFeed implements WatchSource<KeyValue> {
     if (this.#finished) return;
     this.#finished = true;
     this.#onEmpty(this);
-    const subscribers = [...this.#subscribers];
-    this.#subscribers.clear();
-    this.#delivery = undefined;
-    for (const subscriber of subscribers) subscriber.end();
+    for (const subscriber of this.#subscribers.takeAll()) subscriber.end();
     this.#disconnect().catch((error: unknown) =>
       this.#logger.error({ err: error, watch: this.description }, 'consulkit: leaving a watch read failed'),
     );

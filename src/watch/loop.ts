@@ -23,6 +23,7 @@ import { describeQuery, type LoopSettings, type WatchQuery } from './query.js';
 import type { LimitGovernor } from './limit-governor.js';
 import type { SlotScheduler, Turn } from './slot-scheduler.js';
 import type { WatchSource } from './source.js';
+import { SubscriberList } from './subscriber-list.js';
 
 /**
  * Where a loop is:
@@ -94,7 +95,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
   readonly #scheduler: SlotScheduler | undefined;
   readonly #limits: LimitGovernor | undefined;
   readonly #telemetry: Telemetry | undefined;
-  readonly #subscribers = new Set<LoopSubscriber<T>>();
+  readonly #subscribers = new SubscriberList<LoopSubscriber<T>>();
   readonly #controller = new AbortController();
   #state: LoopState = 'reading';
   #health: LoopHealth = 'starting';
@@ -184,8 +185,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
 
   /** Ends every attached watch and stops the loop (the client is closing). */
   shutdown(): Promise<void> {
-    for (const subscriber of [...this.#subscribers]) subscriber.end();
-    this.#subscribers.clear();
+    for (const subscriber of this.#subscribers.takeAll()) subscriber.end();
     return this.stop();
   }
 
@@ -296,13 +296,14 @@ export class BlockingLoop<T> implements WatchSource<T> {
             // A full per-client limit refuses every loop at once: the governor shrinks the
             // slots and logs once per episode; each loop tells its watches once per streak.
             this.#limits?.refused();
-            if (failures === 1) for (const subscriber of [...this.#subscribers]) subscriber.report(error);
+            if (failures === 1)
+              for (const subscriber of this.#subscribers.current()) subscriber.report(error);
           } else {
             this.#logger.warn(
               { err: error, watch: this.description, failures, retryInMs: delay },
               'consulkit: watch read failed; retrying',
             );
-            for (const subscriber of [...this.#subscribers]) subscriber.report(error);
+            for (const subscriber of this.#subscribers.current()) subscriber.report(error);
             // The agent may have come back with less state (a restarted dev agent, a restored
             // snapshot): blocking on the old index would hold until that index is reached
             // again. A plain read re-establishes the baseline at once. (A refused connection
@@ -340,7 +341,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
         if (this.#current === undefined || !deepEqual(this.#current.value, answer.data)) {
           this.#current = { value: answer.data };
           const answeredAt = performance.now();
-          for (const subscriber of [...this.#subscribers]) subscriber.deliver(answer.data);
+          for (const subscriber of this.#subscribers.current()) subscriber.deliver(answer.data);
           this.#telemetry?.watchDelivered(this.description, answeredAt);
         }
       }
@@ -378,7 +379,7 @@ export class BlockingLoop<T> implements WatchSource<T> {
         { err: error, watch: this.description },
         'consulkit: watch answer has no index; polling with backoff',
       );
-      for (const subscriber of [...this.#subscribers]) subscriber.report(error);
+      for (const subscriber of this.#subscribers.current()) subscriber.report(error);
     }
     return delay;
   }
@@ -390,8 +391,6 @@ export class BlockingLoop<T> implements WatchSource<T> {
     this.#controller.abort();
     this.#onStop();
     this.#logger.error({ err: error, watch: this.description }, 'consulkit: watch stopped by an error');
-    const subscribers = [...this.#subscribers];
-    this.#subscribers.clear();
-    for (const subscriber of subscribers) subscriber.fail(error);
+    for (const subscriber of this.#subscribers.takeAll()) subscriber.fail(error);
   }
 }
