@@ -13,6 +13,7 @@ import { ClosedError, InvalidResponseError, isRetryable, TimeoutError, Validatio
 import { formatDuration, toMilliseconds } from '../duration.js';
 import { errorForFailure, errorForStatus, type FailureContext } from './error-mapping.js';
 import { Answer } from './answer.js';
+import { bodyText, exchange, type ExchangeFailure, type Exchanged } from './exchange.js';
 import { RenewablePool } from './renewable-pool.js';
 import type { BlockingGate } from './blocking-gate.js';
 import { tlsConnectOptions } from './tls-connect.js';
@@ -119,6 +120,12 @@ function parseJsonBody(text: string, status: number, spec: RequestSpec): unknown
       { cause: error },
     );
   }
+}
+
+function ownBytes(view: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(view.length);
+  view.copy(copy);
+  return copy;
 }
 
 function indexValue(index: ReadOptions['index']): bigint | undefined {
@@ -472,61 +479,69 @@ export class Transport {
     this.requestCount++;
     if (prepared.blocking) this.blockingCount++;
     const started = performance.now();
-    let response: Awaited<ReturnType<Pool['request']>>;
+    let answer: Exchanged;
     try {
-      response = await pool.request({
-        method: spec.method,
-        path: prepared.path,
-        headers: prepared.headers,
-        body: prepared.body ?? null,
-        signal: signal ?? null,
-        headersTimeout: prepared.timeoutMs,
-        bodyTimeout: prepared.timeoutMs,
-      });
-    } catch (error) {
-      throw this.failure(spec, error, signal, prepared, pool, performance.now() - started);
+      answer = await exchange(
+        pool,
+        {
+          method: spec.method,
+          path: prepared.path,
+          headers: prepared.headers,
+          body: prepared.body ?? null,
+          headersTimeout: prepared.timeoutMs,
+          bodyTimeout: prepared.timeoutMs,
+        },
+        signal,
+      );
+    } catch (failed) {
+      const { error, answered } = failed as ExchangeFailure;
+      throw this.failure(
+        spec,
+        error,
+        signal,
+        prepared,
+        pool,
+        answered ? undefined : performance.now() - started,
+      );
     }
-    const { statusCode, headers } = response;
+    const { status, rawHeaders } = answer;
     try {
       if (this.logger.isLevelEnabled('debug')) {
         this.logger.debug(
           {
             method: spec.method,
             path: publicPath(spec.path),
-            status: statusCode,
+            status,
             ms: Math.round(performance.now() - started),
           },
           'consul request',
         );
       }
-      if (statusCode >= 200 && statusCode < 300) {
+      if (status >= 200 && status < 300) {
         let body: unknown;
         switch (spec.response) {
           case 'json':
-            body = parseJsonBody(await response.body.text(), statusCode, spec);
+            body = parseJsonBody(bodyText(answer.body), status, spec);
             break;
           case 'text':
-            body = await response.body.text();
+            body = bodyText(answer.body);
             break;
           case 'buffer':
-            body = Buffer.from(await response.body.arrayBuffer());
+            // The collected body may be a view into the socket's read buffer; callers get
+            // bytes of their own, as before.
+            body = ownBytes(answer.body);
             break;
           case 'none':
-            await response.body.dump();
             break;
         }
-        return new Answer(statusCode, body as T, headers);
+        return new Answer(status, body as T, rawHeaders);
       }
-      if (statusCode === 404 && spec.allowNotFound) {
-        await response.body.dump();
-        return new Answer(statusCode, undefined as T, headers);
-      }
-      const text = await response.body.text();
+      if (status === 404 && spec.allowNotFound) return new Answer(status, undefined as T, rawHeaders);
       throw errorForStatus({
-        status: statusCode,
+        status,
         method: spec.method,
         path: publicPath(spec.path),
-        body: text,
+        body: bodyText(answer.body),
       });
     } catch (error) {
       throw this.failure(spec, error, signal, prepared, pool);

@@ -40,6 +40,31 @@ describe('Answer', () => {
     expect(answer.meta).toBe(meta);
     expect(reads()).toBe(afterFirst);
   });
+
+  it('parses raw header pairs as undici hands them over, names in any case, only when meta is read', () => {
+    const raw = [
+      Buffer.from('Content-Type'),
+      Buffer.from('application/json'),
+      Buffer.from('X-Consul-Index'),
+      Buffer.from('18446744073709551615'),
+      Buffer.from('X-Consul-Knownleader'),
+      Buffer.from('false'),
+      Buffer.from('X-Consul-Lastcontact'),
+      Buffer.from('41'),
+      Buffer.from('X-Cache'),
+      Buffer.from('hit'),
+    ];
+    const { headers, reads } = countingHeaders(raw as unknown as HeaderBag);
+    const answer = new Answer(200, null, headers as unknown as Buffer[]);
+    expect(reads()).toBe(0);
+    expect(answer.meta).toEqual({
+      index: 18446744073709551615n,
+      knownLeader: false,
+      lastContact: 41,
+      cacheHit: true,
+    });
+    expect(reads()).toBeGreaterThan(0);
+  });
 });
 
 describe('read', () => {
