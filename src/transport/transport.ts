@@ -13,7 +13,7 @@ import { ClosedError, InvalidResponseError, isRetryable, TimeoutError, Validatio
 import { formatDuration, toMilliseconds } from '../duration.js';
 import { errorForFailure, errorForStatus, type FailureContext } from './error-mapping.js';
 import { Answer } from './answer.js';
-import { bodyText, exchange, type ExchangeFailure, type Exchanged } from './exchange.js';
+import { bodyText, exchange, ExchangeFailure, type Exchanged } from './exchange.js';
 import { RenewablePool } from './renewable-pool.js';
 import type { BlockingGate } from './blocking-gate.js';
 import { tlsConnectOptions } from './tls-connect.js';
@@ -494,7 +494,9 @@ export class Transport {
         signal,
       );
     } catch (failed) {
-      const { error, answered } = failed as ExchangeFailure;
+      // exchange() rejects with an ExchangeFailure; anything else failed before sending.
+      const { error, answered } =
+        failed instanceof ExchangeFailure ? failed : { error: failed, answered: false };
       throw this.failure(
         spec,
         error,

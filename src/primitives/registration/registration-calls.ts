@@ -56,6 +56,8 @@ export class RegistrationCalls {
   readonly #options: ResolvedRegistrationOptions;
   readonly #events: RegistrationCallEvents;
   readonly #abort = new AbortController();
+  /** While the start is bounded by startTimeout: stop's signal or the deadline, whichever fires first. */
+  #startSignal: AbortSignal | undefined;
   #registerAttempted = false;
   #everRegistered = false;
   #maintenance: { reason: string | undefined } | undefined;
@@ -93,10 +95,19 @@ export class RegistrationCalls {
     this.#abort.abort(reason);
   }
 
+  /**
+   * Bounds the calls of the start by `deadline` as well (undefined: unbound again): a call
+   * in flight when `startTimeout` runs out is cut there, retries and all, so the start gives
+   * up on time instead of one attempt late.
+   */
+  boundStart(deadline: AbortSignal | undefined): void {
+    this.#startSignal = deadline === undefined ? undefined : AbortSignal.any([this.#abort.signal, deadline]);
+  }
+
   /** Options of calls made by the loop: cancelled by stop, bounded by one interval. */
   loopCall(): CallOptions {
     return {
-      signal: this.#abort.signal,
+      signal: this.#startSignal ?? this.#abort.signal,
       timeout: Math.max(1_000, this.#options.intervalMs),
       ...(this.#options.token !== undefined && { token: this.#options.token }),
     };

@@ -130,8 +130,9 @@ export interface RegisterServiceOptions {
    * How long `registerService` keeps trying while the agent cannot be reached at all
    * (connection refused or reset, no answer in time), as when the process starts before its
    * local agent under systemd or in a pod. Default: no limit; the wait is logged (a warning
-   * at once, then every 30 s) and `signal` cancels it. Once the time is up it rejects with a
-   * `TimeoutError` whose cause is the last failure. An agent that answers with a refusal
+   * at once, then every 30 s) and `signal` cancels it. Once the time is up (a call in flight is
+   * cut then) it rejects with a `TimeoutError` whose cause is the last failure, after
+   * withdrawing a registration that may have reached the agent (bounded by `stopTimeout`). An agent that answers with a refusal
    * (403, a definition it rejects) fails the call at once, whatever this says.
    */
   startTimeout?: Duration;

@@ -40,9 +40,36 @@ export interface FirstRegistrationParts {
  * @internal
  */
 export async function firstRegistration(parts: FirstRegistrationParts): Promise<void> {
+  const { calls, startTimeoutMs: limitMs } = parts;
+  // The deadline cuts a call in flight too (its transport retries included): without it the
+  // start gave up only between attempts, up to one attempt after startTimeout.
+  const deadline = limitMs === undefined ? undefined : AbortSignal.timeout(limitMs);
+  calls.boundStart(deadline);
+  try {
+    await attemptUntilRegistered(parts, deadline);
+  } finally {
+    calls.boundStart(undefined);
+  }
+}
+
+async function attemptUntilRegistered(
+  parts: FirstRegistrationParts,
+  deadline: AbortSignal | undefined,
+): Promise<void> {
   const { calls, health, logger, serviceId, startTimeoutMs: limitMs } = parts;
   const started = performance.now();
   let lastWarned = started;
+  let lastUnreachable: unknown;
+  // `cause` is the last failure of an agent that could not be reached, or, when the deadline
+  // cut the very first attempt (its transport retries outlasting startTimeout), the cut.
+  const giveUp = (cause: unknown): TimeoutError =>
+    new TimeoutError(
+      `the agent could not be reached within ${limitMs} ms to register ${serviceId}: ${cause === deadline?.reason ? 'no answer in that time' : cause instanceof Error ? cause.message : String(cause)}`,
+      limitMs ?? 0,
+      { cause },
+    );
+  const waitSignal =
+    deadline === undefined ? parts.stopRequested : AbortSignal.any([parts.stopRequested, deadline]);
   for (let failures = 0; ;) {
     try {
       const report = await health.evaluate();
@@ -58,17 +85,16 @@ export async function firstRegistration(parts: FirstRegistrationParts): Promise<
       }
       return;
     } catch (error) {
-      if (parts.stopRequested.aborted || !isUnreachable(error)) throw error;
+      if (parts.stopRequested.aborted) throw error;
+      // Cut by the deadline: the failure that explains it is the last unreachable agent
+      // (or, on the first attempt, the cut itself).
+      if (deadline?.aborted) throw giveUp(lastUnreachable ?? error);
+      if (!isUnreachable(error)) throw error;
+      lastUnreachable = error;
       failures++;
       const now = performance.now();
       const delayMs = backoffDelay(failures, { initialMs: RETRY_BASE_MS, maxMs: UNREACHABLE_RETRY_CAP_MS });
-      if (limitMs !== undefined && now + delayMs - started >= limitMs) {
-        throw new TimeoutError(
-          `the agent could not be reached within ${limitMs} ms to register ${serviceId}: ${error instanceof Error ? error.message : String(error)}`,
-          limitMs,
-          { cause: error },
-        );
-      }
+      if (limitMs !== undefined && now + delayMs - started >= limitMs) throw giveUp(error);
       const warn = failures === 1 || now - lastWarned >= START_WAIT_WARN_EVERY_MS;
       if (warn) lastWarned = now;
       logger[warn ? 'warn' : 'debug'](
@@ -76,8 +102,9 @@ export async function firstRegistration(parts: FirstRegistrationParts): Promise<
         'consulkit: the agent cannot be reached; registerService keeps trying',
       );
       // Waits less if stop() is called meanwhile.
-      await sleep(delayMs, parts.stopRequested);
+      await sleep(delayMs, waitSignal);
       parts.throwIfStopping();
+      if (deadline?.aborted) throw giveUp(error);
     }
   }
 }
