@@ -89,4 +89,34 @@ describe('firstRegistration', () => {
     stop.abort(new ClosedError());
     await expect(pending).rejects.toBeInstanceOf(ClosedError);
   });
+
+  it('a start that succeeds leaves no deadline timer behind, however long startTimeout is', async () => {
+    const stop = new AbortController();
+    let boundDuringStart: AbortSignal | undefined | 'unset' = 'unset';
+    let boundAfter: AbortSignal | undefined | 'unset' = 'unset';
+    const calls = {
+      boundStart(signal: AbortSignal | undefined) {
+        if (boundDuringStart === 'unset') boundDuringStart = signal;
+        else boundAfter = signal;
+      },
+      register: () => Promise.resolve(),
+      heartbeat: () => Promise.resolve(),
+    } as unknown as RegistrationCalls;
+    const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    await firstRegistration({
+      calls,
+      health: {
+        evaluate: () => Promise.resolve({ status: 'passing', note: '' }),
+      } as unknown as HealthEvaluator,
+      logger: pino({ level: 'silent' }),
+      serviceId: 'web-1',
+      startTimeoutMs: 600_000,
+      stopRequested: stop.signal,
+      throwIfStopping: () => undefined,
+    });
+    expect(boundDuringStart).toBeInstanceOf(AbortSignal);
+    expect(boundAfter).toBeUndefined();
+    expect(timers()).toBe(before);
+  });
 });

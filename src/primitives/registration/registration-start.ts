@@ -43,11 +43,18 @@ export async function firstRegistration(parts: FirstRegistrationParts): Promise<
   const { calls, startTimeoutMs: limitMs } = parts;
   // The deadline cuts a call in flight too (its transport retries included): without it the
   // start gave up only between attempts, up to one attempt after startTimeout.
-  const deadline = limitMs === undefined ? undefined : AbortSignal.timeout(limitMs);
-  calls.boundStart(deadline);
+  // A timer of our own, not AbortSignal.timeout: it is cleared the moment the start ends, so
+  // a long startTimeout leaves no timer behind a registration (or a client) already closed.
+  const deadline = limitMs === undefined ? undefined : new AbortController();
+  const timer =
+    deadline === undefined
+      ? undefined
+      : setTimeout(() => deadline.abort(new DOMException('startTimeout ran out', 'TimeoutError')), limitMs);
+  calls.boundStart(deadline?.signal);
   try {
-    await attemptUntilRegistered(parts, deadline);
+    await attemptUntilRegistered(parts, deadline?.signal);
   } finally {
+    clearTimeout(timer);
     calls.boundStart(undefined);
   }
 }
